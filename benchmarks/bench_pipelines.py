@@ -1,0 +1,79 @@
+"""Every registered pipeline, in every framework, on every device: speed, memory, accuracy.
+
+Parameters: framework x pipeline x device. A missing framework or device skips its
+combinations (setup raises NotImplementedError, which asv records as skipped).
+"""
+
+from __future__ import annotations
+
+from tokfrag import runs
+
+from . import common
+
+
+class Step:
+    """Time of one preprocessing batch, one training step and one inference batch."""
+
+    params = (common.FRAMEWORKS, common.PIPELINE_NAMES, common.DEVICES)
+    param_names = ["framework", "pipeline", "device"]
+    rounds = 1
+    repeat = (3, 10, 10.0)
+    warmup_time = 1.0
+    timeout = 300
+
+    def setup(self, framework, pipeline, device):
+        self.ctx = common.context(framework, pipeline, device)
+
+    def time_preprocess(self, framework, pipeline, device):
+        """uint8 samples of one training batch -> fragments or token ids, on the device."""
+        t = self.ctx.trainer
+        t.preprocess(self.ctx.raw_batch)
+        t.sync()
+
+    def time_train_step(self, framework, pipeline, device):
+        """One AdamW step (forward, backward, update) on one preprocessed batch."""
+        t = self.ctx.trainer
+        t.sync(t.train_step(self.ctx.x, self.ctx.y, self.ctx.lr))
+
+    def time_inference(self, framework, pipeline, device):
+        """Logits of one evaluation batch (eval_batch_size samples), at steady state."""
+        t = self.ctx.trainer
+        t.logits(self.ctx.x_eval)
+        t.sync()
+
+    def peakmem_train(self, framework, pipeline, device):
+        """Peak host memory (RSS) while training (asv's peakmem_ sees host memory only)."""
+        t = self.ctx.trainer
+        for _ in range(3):
+            t.sync(t.train_step(self.ctx.x, self.ctx.y, self.ctx.lr))
+
+
+class Training:
+    """Results of one full training run per combination (trained once, read by each metric)."""
+
+    params = (common.FRAMEWORKS, common.PIPELINE_NAMES, common.DEVICES)
+    param_names = ["framework", "pipeline", "device"]
+    timeout = 1200
+
+    def setup(self, framework, pipeline, device):
+        common.check_runnable(framework, device)
+        self.result = runs.result(framework, common.spec_for(pipeline), device)
+
+    def track_accuracy(self, framework, pipeline, device):
+        """Test accuracy after the fixed training budget."""
+        return self.result["accuracy"]
+
+    track_accuracy.unit = "%"
+
+    def track_train_throughput(self, framework, pipeline, device):
+        """Training samples per second over the whole budget (steps only, evaluation excluded)."""
+        return self.result["samples_per_second"]
+
+    track_train_throughput.unit = "samples/s"
+
+    def track_time_to_target(self, framework, pipeline, device):
+        """Training seconds until test accuracy first reached the dataset's target (NaN: never)."""
+        ttt = self.result["time_to_target"]
+        return float("nan") if ttt is None else ttt
+
+    track_time_to_target.unit = "s"

@@ -1,0 +1,67 @@
+"""Shared parameters and cached setup for the asv suite.
+
+No framework is imported at module level: asv imports this suite once per benchmark
+process, and a combination only imports the framework it times. Expensive setup (data,
+model, preprocessed batches) is cached per process, because asv calls setup() before
+every timed call.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from tokfrag import frameworks
+from tokfrag.spec import PIPELINES, get_pipeline, with_overrides
+
+FRAMEWORKS = list(frameworks.FRAMEWORKS)
+PIPELINE_NAMES = list(PIPELINES)
+DEVICES = list(frameworks.DEVICES)
+
+# TOKFRAG_SMOKE=1 shrinks the training budget to one epoch: for the CI smoke run only.
+SMOKE = os.environ.get("TOKFRAG_SMOKE") == "1"
+
+_CONTEXTS: dict = {}
+
+
+def spec_for(pipeline: str):
+    spec = get_pipeline(pipeline)
+    return with_overrides(spec, epochs=1) if SMOKE else spec
+
+
+class Context:
+    """A trainer plus one training batch and one inference batch, already on the device."""
+
+    def __init__(self, framework: str, pipeline: str, device: str):
+        from tokfrag.training import batch_order, make_trainer
+
+        self.spec = spec_for(pipeline)
+        self.trainer, data = make_trainer(framework, self.spec, device)
+        t = self.spec.train
+        idx = batch_order(t.seed, 0, len(data.train_y))[: t.batch_size]
+        self.raw_batch = self.trainer.upload(data.train_x[idx])  # uint8 samples, on the device
+        self.x = self.trainer.preprocess(self.raw_batch)
+        self.y = self.trainer.labels(data.train_y[idx])
+        self.x_eval = self.trainer.inputs(data.test_x[: t.eval_batch_size])
+        self.lr = t.lr
+        self.batch_size = len(idx)
+
+
+def context(framework: str, pipeline: str, device: str) -> Context:
+    """Cached per process; raises NotImplementedError (asv: skipped) when it cannot run here."""
+    key = (framework, pipeline, device)
+    if key not in _CONTEXTS:
+        frameworks.get(framework)  # FrameworkMissing -> skipped
+        _CONTEXTS[key] = Context(framework, pipeline, device)  # DeviceUnavailable -> skipped
+    return _CONTEXTS[key]
+
+
+def check_runnable(framework: str, device: str) -> None:
+    """Skip early (NotImplementedError) for a missing framework or device, before any training."""
+    impl = frameworks.get(framework)
+    impl.select_device(device)
+
+
+def as_float(x) -> float:
+    return float(np.asarray(x))

@@ -1,0 +1,211 @@
+"""The TensorFlow Trainer: preprocessing, one AdamW step, inference, on one device.
+
+The interface is identical to ``implementations.pytorch.train.Trainer``. ``default`` mode is
+TensorFlow's idiomatic path, ``tf.function`` graphs; ``compiled`` adds XLA (jit_compile).
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tokfrag import params
+from tokfrag.frameworks import DeviceUnavailable
+from tokfrag.spec import PipelineSpec
+
+from . import preprocess
+from .model import TokFragEncoder, load_parameters, named_parameters, variables
+
+MODES = ("default", "compiled")
+PRECISIONS = ("fp32",)
+OOM_ERRORS = (tf.errors.ResourceExhaustedError,)
+PREPROCESS_CHUNK = 1024
+
+
+class AdamW(keras.optimizers.AdamW):
+    """Keras AdamW with PyTorch's (and the AdamW paper's) placement of epsilon.
+
+    Keras divides by ``sqrt(v) + eps`` and folds the bias corrections into the rate; torch
+    divides by ``sqrt(v / (1 - beta2**t)) + eps``. The two differ wherever ``|g|`` is near
+    ``eps / sqrt(1 - beta2**t)`` (3e-7 at the first step), which flips early updates of
+    near-zero gradients (attention weights at initialisation) and lets the frameworks'
+    trajectories drift apart. The spec follows torch; this class is the one line of Keras
+    that had to change for that.
+    """
+
+    def update_step(self, gradient, variable, learning_rate):
+        from keras import ops
+
+        dtype = variable.dtype
+        lr = ops.cast(learning_rate, dtype)
+        gradient = ops.cast(gradient, dtype)
+        step = ops.cast(self.iterations + 1, dtype)
+        bias1 = 1 - ops.power(ops.cast(self.beta_1, dtype), step)
+        bias2 = 1 - ops.power(ops.cast(self.beta_2, dtype), step)
+        m = self._momentums[self._get_variable_index(variable)]
+        v = self._velocities[self._get_variable_index(variable)]
+        self.assign_add(m, ops.multiply(ops.subtract(gradient, m), 1 - self.beta_1))
+        self.assign_add(v, ops.multiply(ops.subtract(ops.square(gradient), v), 1 - self.beta_2))
+        denom = ops.add(ops.divide(ops.sqrt(v), ops.sqrt(bias2)), self.epsilon)
+        self.assign_sub(variable, ops.divide(ops.multiply(m, lr / bias1), denom))
+
+
+def select_device(device: str) -> str:
+    if device == "cpu":
+        return "/CPU:0"
+    if device == "gpu":
+        if not tf.config.list_physical_devices("GPU"):
+            raise DeviceUnavailable("no GPU: tf.config.list_physical_devices('GPU') is empty")
+        return "/GPU:0"
+    raise ValueError(f"unknown device {device!r}; valid devices: cpu, gpu")
+
+
+class Trainer:
+    framework = "tensorflow"
+
+    def __init__(self, spec: PipelineSpec, device: str = "cpu", mode: str = "default",
+                 precision: str = "fp32", centroids: np.ndarray | None = None,
+                 weights: dict[str, np.ndarray] | str | None = None):
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; valid modes: {', '.join(MODES)}")
+        if precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
+        self.spec, self.mode, self.precision = spec, mode, precision
+        self.device = select_device(device)
+        jit = mode == "compiled"
+        with tf.device(self.device):
+            self.model = TokFragEncoder(spec)
+            if spec.representation == "fragment":
+                dummy = tf.zeros((1, spec.seq_len, spec.input_dim), tf.float32)
+            else:
+                dummy = tf.zeros((1, spec.seq_len), tf.int64)
+            self.model(dummy)  # build every layer
+            if not (isinstance(weights, str) and weights == "native"):  # "native": keep the framework's own init
+                load_parameters(self.model, weights if weights is not None else params.initial(spec))
+            self.centroids = None
+            if spec.representation == "token":
+                if centroids is None:
+                    raise ValueError(f"{spec.name} needs its codebook centroids")
+                self.centroids = tf.constant(np.asarray(centroids, np.float32))
+            t = spec.train
+            self.optimizer = AdamW(
+                learning_rate=t.lr, weight_decay=t.weight_decay, beta_1=t.betas[0], beta_2=t.betas[1],
+                epsilon=t.eps,
+            )
+            shapes = params.shapes(spec)
+            self.optimizer.exclude_from_weight_decay(
+                var_list=[v for n, (v, _) in variables(self.model).items() if not params.decays(n, shapes[n])])
+            self.optimizer.build(self.model.trainable_variables)
+        self._step = tf.function(self._train_step, jit_compile=jit, reduce_retracing=True)
+        self._forward = tf.function(lambda x: self.model(x, training=False), jit_compile=jit, reduce_retracing=True)
+        self._grads = tf.function(self._gradients, reduce_retracing=True)
+        self._preprocess = tf.function(self._preprocess_ops, reduce_retracing=True)
+
+    # --- data -------------------------------------------------------------------------
+    def _preprocess_ops(self, x):
+        if self.spec.representation == "fragment":
+            return preprocess.fragments(x, self.spec.windows)
+        return preprocess.tokens(x, self.spec.windows, self.centroids)
+
+    def inputs(self, x: np.ndarray) -> tf.Tensor:
+        """Preprocess uint8 samples on the device, in chunks: fragments or token ids."""
+        with tf.device(self.device):
+            return tf.concat([self.preprocess(tf.constant(x[i:i + PREPROCESS_CHUNK]))
+                              for i in range(0, len(x), PREPROCESS_CHUNK)], axis=0)
+
+    def preprocess(self, x: tf.Tensor) -> tf.Tensor:
+        with tf.device(self.device):
+            return self._preprocess(x)
+
+    def upload(self, x: np.ndarray) -> tf.Tensor:
+        with tf.device(self.device):
+            return tf.identity(tf.constant(x))
+
+    def labels(self, y: np.ndarray) -> tf.Tensor:
+        with tf.device(self.device):
+            return tf.constant(np.asarray(y, np.int64))
+
+    def take(self, t: tf.Tensor, idx: np.ndarray) -> tf.Tensor:
+        with tf.device(self.device):
+            return tf.gather(t, idx)
+
+    # --- compute ----------------------------------------------------------------------
+    def _loss(self, x, y):
+        logits = tf.cast(self.model(x, training=True), tf.float32)
+        return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+
+    def _train_step(self, x, y):
+        with tf.GradientTape() as tape:
+            loss = self._loss(x, y)
+        # Dense gradients: Keras would apply an Embedding's sparse (IndexedSlices) gradient
+        # lazily, to the looked-up rows only, while torch's AdamW updates every row.
+        grads = [tf.convert_to_tensor(g) for g in tape.gradient(loss, self.model.trainable_variables)]
+        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
+        return loss
+
+    def train_step(self, x: tf.Tensor, y: tf.Tensor, lr: float) -> tf.Tensor:
+        """One AdamW step at rate ``lr``; returns the loss tensor (not synchronised)."""
+        with tf.device(self.device):
+            self.optimizer.learning_rate.assign(lr)
+            return self._step(x, y)
+
+    def logits(self, x: tf.Tensor) -> tf.Tensor:
+        with tf.device(self.device):
+            return self._forward(x)
+
+    def sync(self, value=None) -> float | None:
+        """Wait for the device; returns ``value`` as a Python float if given."""
+        if value is not None:
+            return float(value.numpy())  # .numpy() waits for the value
+        if self.device.startswith("/GPU"):
+            tf.test.experimental.sync_devices()
+        return None
+
+    def predict(self, x: tf.Tensor, batch_size: int) -> np.ndarray:
+        return np.concatenate([np.argmax(self.logits(x[i:i + batch_size]).numpy(), -1)
+                               for i in range(0, int(x.shape[0]), batch_size)])
+
+    # --- parameters (for parity) ------------------------------------------------------
+    def parameters(self) -> dict[str, np.ndarray]:
+        return named_parameters(self.model)
+
+    def load(self, values: dict[str, np.ndarray]) -> None:
+        load_parameters(self.model, values)
+
+    def _gradients(self, x, y):
+        with tf.GradientTape() as tape:
+            loss = self._loss(x, y)
+        return loss, tape.gradient(loss, self.model.trainable_variables)
+
+    def gradients(self, x: tf.Tensor, y: tf.Tensor) -> tuple[float, dict[str, np.ndarray]]:
+        """Loss and every parameter's gradient (canonical layout) after one backward pass."""
+        with tf.device(self.device):
+            loss, grads = self._grads(x, y)
+        by_var = {id(v): g for v, g in zip(self.model.trainable_variables, grads)}
+        out = {}
+        for name, (var, transpose) in variables(self.model).items():
+            g = np.asarray(tf.convert_to_tensor(by_var[id(var)]).numpy(), np.float32)  # Embedding: IndexedSlices
+            out[name] = (g.T if transpose else g).copy()
+        return float(loss.numpy()), out
+
+    # --- device memory ----------------------------------------------------------------
+    def reset_peak_memory(self) -> None:
+        if self.device.startswith("/GPU"):
+            tf.config.experimental.reset_memory_stats("GPU:0")
+
+    def peak_memory(self) -> int | None:
+        """Peak device memory in bytes since the last reset (None on CPU)."""
+        if self.device.startswith("/GPU"):
+            return int(tf.config.experimental.get_memory_info("GPU:0")["peak"])
+        return None
+
+
+def versions() -> dict[str, str]:
+    out = {"tensorflow": tf.__version__, "keras": keras.__version__}
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        details = tf.config.experimental.get_device_details(gpus[0])
+        out["gpu"] = details.get("device_name", "GPU")
+        out["cuda"] = tf.sysconfig.get_build_info().get("cuda_version", "")
+    return out

@@ -1,0 +1,206 @@
+"""The ``tokfrag`` command line: prepare | train | bench | parity | info."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+from . import __version__
+
+
+class UsageError(Exception):
+    pass
+
+
+def _repo() -> Path:
+    here = Path(__file__).resolve().parents[1]
+    if (here / "asv.conf.json").exists():
+        return here
+    cwd = Path.cwd()
+    if (cwd / "asv.conf.json").exists():
+        return cwd
+    raise UsageError("run this from a tokfrag checkout (no asv.conf.json found)")
+
+
+# --- prepare --------------------------------------------------------------------------
+
+def cmd_prepare(args) -> int:
+    from . import data, spec
+
+    names = args.dataset or spec.datasets()
+    for name in names:
+        data.builder(name)  # unknown name -> error listing valid ones
+    if args.source and len(names) != 1:
+        raise UsageError("--source needs exactly one DATASET, e.g. `tokfrag prepare mnist --source DIR`")
+    for name in names:
+        data.prepare(name, source=args.source, force=args.force)
+    print(f"prepared: {', '.join(names)} in {data.cache_root()}")
+    return 0
+
+
+# --- train ----------------------------------------------------------------------------
+
+def cmd_train(args) -> int:
+    from . import frameworks, spec, training
+
+    pipeline = spec.get_pipeline(args.pipeline)
+    if args.epochs:
+        pipeline = spec.with_overrides(pipeline, epochs=args.epochs)
+    for fw in args.framework:
+        frameworks.check_name(fw)
+    rows = []
+    for fw in args.framework:
+        r = training.train(fw, pipeline, device=args.device, progress=True)
+        rows.append(r)
+        ttt = "never" if r["time_to_target"] is None else f"{r['time_to_target']:.1f} s"
+        print(f"{fw:10s} {pipeline.name:16s} accuracy {r['accuracy']:.2f}%  train {r['train_seconds']:.1f} s  "
+              f"{r['samples_per_second']:.0f} samples/s  time to {pipeline.dataset.target_accuracy:g}%: {ttt}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+# --- bench ----------------------------------------------------------------------------
+
+def machine_name() -> str:
+    """The host name, plus the GPU model where one is visible (asv's machine.json has no GPU field)."""
+    from .machine import gpu_info
+
+    name = socket.gethostname().split(".")[0] or "machine"
+    gpu = gpu_info()
+    if gpu:
+        name += "-" + gpu["name"].replace("NVIDIA ", "").replace(" ", "-")
+    return name
+
+
+def cmd_bench(args) -> int:
+    from . import data, spec
+    from .machine import describe
+
+    repo = _repo()
+    for name in spec.datasets():
+        data.prepare(name, quiet=False)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True)
+    if commit.returncode != 0:
+        raise UsageError(f"`tokfrag bench` keys results by the current git commit, and {repo} has none: "
+                         "commit first (git commit)")
+    sha = commit.stdout.strip()
+    machine = args.machine or machine_name()
+    info = describe()
+    py = sys.executable
+    subprocess.run([py, "-m", "asv", "machine", "--yes", "--machine", machine,
+                    "--os", info["os"], "--arch", info["arch"], "--cpu", info["cpu"],
+                    "--num_cpu", str(info["num_cpu"]), "--ram", str(info["ram"])],
+                   cwd=repo, check=True, stdout=subprocess.DEVNULL)
+    cmd = [py, "-m", "asv", "run", "--python=same", "--set-commit-hash", sha, "--machine", machine,
+           "--launch-method", "spawn", "--show-stderr"]
+    for b in args.bench or []:
+        cmd += ["-b", b]
+    if args.quick:
+        cmd.append("--quick")
+    env = dict(os.environ, TOKFRAG_RUN=uuid.uuid4().hex)
+    if args.smoke:
+        env["TOKFRAG_SMOKE"] = "1"
+    print("running:", " ".join(cmd), flush=True)
+    rc = subprocess.run(cmd, cwd=repo, env=env).returncode
+    print(f"\nresults: {repo / 'results' / machine}/ (commit {sha[:8]})")
+    return rc
+
+
+# --- info -----------------------------------------------------------------------------
+
+def cmd_info(args) -> int:
+    from . import data, frameworks, spec
+    from .machine import describe
+
+    print(f"tokfrag {__version__}, Python {platform.python_version()}")
+    print("machine:", json.dumps(describe()))
+    for fw in frameworks.FRAMEWORKS:
+        print(f"framework {fw}: {'installed' if frameworks.installed(fw) else 'missing'}")
+    print("pipelines:")
+    for p in list(spec.PIPELINES.values()) + list(spec.VARIANTS.values()):
+        print(f"  {p.name:22s} {p.seq_len:4d} units of {p.windows.window} every {p.windows.stride}"
+              + (f", {p.codebook.size} centroids" if p.codebook else ""))
+    print(f"data cache: {data.cache_root()}")
+    for name in data.BUILDERS:
+        meta = data.cache_root() / name / "meta.json"
+        print(f"  {name}: {'prepared' if meta.exists() else 'not prepared (tokfrag prepare ' + name + ')'}")
+    return 0
+
+
+# --- parser ---------------------------------------------------------------------------
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="tokfrag",
+        description="Benchmark token vs fragment pipelines in PyTorch and TensorFlow, with asv.",
+        epilog="Start with `make bench` (everything) or `tokfrag prepare` then `tokfrag bench`.",
+    )
+    p.add_argument("--version", action="version", version=f"tokfrag {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("prepare", help="build datasets into the cache (a no-op when already built)",
+                       description="Verify a dataset's source by sha256, split it, save it as a Hugging Face "
+                                   "Arrow dataset under datasets/cache/, and fit the token pipelines' k-means "
+                                   "codebooks on training windows. With no DATASET, prepares all.")
+    s.add_argument("dataset", nargs="*", help="dataset name(s), e.g. mnist (default: all)")
+    s.add_argument("--source", metavar="PATH",
+                   help="your own source instead of the embedded one (mnist: a folder of IDX files)")
+    s.add_argument("--force", action="store_true", help="rebuild even if the cache is up to date")
+    s.set_defaults(func=cmd_prepare)
+
+    s = sub.add_parser("train", help="train one pipeline and print accuracy and speed",
+                       description="Train a pipeline for its budget in one or both frameworks; prints test "
+                                   "accuracy, training time, throughput and time to the accuracy target.")
+    s.add_argument("pipeline", help="pipeline name, e.g. mnist/fragment")
+    s.add_argument("--framework", nargs="+", default=["pytorch", "tensorflow"], metavar="FW",
+                   help="pytorch and/or tensorflow (default: both)")
+    s.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
+    s.add_argument("--epochs", type=int, help="override the budget (epochs)")
+    s.add_argument("--json", metavar="FILE", help="also write the results (with the accuracy curve) to FILE")
+    s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("bench", help="run the asv suite in this interpreter; results go to results/<machine>/",
+                       description="Prepare the data, then run `asv run --python=same` for the current commit. "
+                                   "Results are saved under results/<machine>/ keyed by the commit.")
+    s.add_argument("-b", "--bench", action="append", metavar="REGEX",
+                   help="only benchmarks matching REGEX (asv -b; repeatable)")
+    s.add_argument("--machine", help="machine name (default: host name, plus the GPU model if any)")
+    s.add_argument("--quick", action="store_true", help="asv --quick: one sample per benchmark (no statistics)")
+    s.add_argument("--smoke", action="store_true", help="shrink the training budget to one epoch (smoke test)")
+    s.set_defaults(func=cmd_bench)
+
+    s = sub.add_parser("info", help="show the machine, frameworks, pipelines and data cache",
+                       description="Show what tokfrag sees on this machine.")
+    s.set_defaults(func=cmd_info)
+
+    from .parity import add_parser as add_parity
+
+    add_parity(sub)
+    return p
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    from .data import DataError
+
+    try:
+        return args.func(args)
+    except (UsageError, DataError, KeyError, ValueError) as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+        print(f"tokfrag {args.command}: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"tokfrag {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,211 @@
+"""The prepared-data cache: ``<cache>/<dataset>/{data/, codebooks/, meta.json}``.
+
+Writes are atomic: a dataset is built in a temporary folder next to the cache and renamed
+into place only when complete, and a codebook is written to a temporary file and renamed.
+An interrupted or failed prepare therefore leaves the previous cache intact and no partial
+one behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import DataError, builder
+
+META_VERSION = 1
+
+
+def _repo_root() -> Path | None:
+    here = Path(__file__).resolve().parents[2]
+    if (here / "asv.conf.json").exists():
+        return here
+    conf = os.environ.get("ASV_CONF_DIR")
+    return Path(conf) if conf and (Path(conf) / "asv.conf.json").exists() else None
+
+
+def cache_root() -> Path:
+    """``$TOKFRAG_DATA``, else ``datasets/cache`` of the checkout, else ``~/.cache/tokfrag``."""
+    if os.environ.get("TOKFRAG_DATA"):
+        return Path(os.environ["TOKFRAG_DATA"])
+    root = _repo_root()
+    if root is not None:
+        return root / "datasets" / "cache"
+    return Path.home() / ".cache" / "tokfrag" / "datasets"
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify(path: Path, expected: str, fix: str) -> None:
+    """Raise a DataError naming the file, the expected checksum and the fix."""
+    if not path.is_file():
+        raise DataError(f"source file {path} is missing.\nFix: {fix}")
+    got = sha256(path)
+    if got != expected:
+        raise DataError(
+            f"source file {path} is corrupt: sha256 {got}, expected {expected}.\nFix: {fix}"
+        )
+
+
+def _fingerprint(info: dict) -> str:
+    return hashlib.sha256(json.dumps(info, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _log(msg: str, quiet: bool) -> None:
+    if not quiet:
+        print(msg, file=sys.stderr, flush=True)
+
+
+def prepare(name: str, source: str | None = None, force: bool = False, quiet: bool = False, **options) -> Path:
+    """Build dataset ``name`` into the cache (a no-op when the same source is already there).
+
+    Also fits the k-means codebooks of the dataset's registered token pipelines.
+    """
+    from ..spec import PIPELINES
+
+    mod = builder(name)
+    info = mod.source_info(source, **options)  # verifies the source; raises DataError
+    info = {"meta_version": META_VERSION, "builder_version": mod.VERSION, **info}
+    fingerprint = _fingerprint(info)
+    target = cache_root() / name
+    meta_path = target / "meta.json"
+    if not force and meta_path.exists():
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (OSError, ValueError):
+            meta = {}
+        if meta.get("fingerprint") == fingerprint:
+            _log(f"{name}: already prepared at {target} (source unchanged), nothing to do", quiet)
+            _fit_codebooks(name, PIPELINES, quiet)
+            return target
+    _log(f"{name}: preparing from {info['source']} ...", quiet)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
+    try:
+        dsd = mod.build(info, quiet=quiet)
+        dsd.save_to_disk(str(tmp / "data"))
+        meta = {
+            "dataset": name,
+            "fingerprint": fingerprint,
+            "source": info,
+            "splits": {k: len(v) for k, v in dsd.items()},
+            "features": {k: str(v) for k, v in dsd["train"].features.items()},
+        }
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
+        (tmp / "codebooks").mkdir()
+        old = target.with_name(f".{name}-old")
+        if old.exists():
+            shutil.rmtree(old)
+        if target.exists():
+            os.replace(target, old)
+        os.replace(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _log(f"{name}: wrote {target} ({', '.join(f'{k} {v}' for k, v in meta['splits'].items())})", quiet)
+    _fit_codebooks(name, PIPELINES, quiet)
+    return target
+
+
+def _fit_codebooks(name: str, pipelines: dict, quiet: bool) -> None:
+    prepared = load(name)
+    for spec in pipelines.values():
+        if spec.dataset.name == name and spec.codebook is not None:
+            prepared.codebook(spec, quiet=quiet)
+
+
+@dataclass
+class Prepared:
+    """A prepared dataset as numpy arrays; both frameworks receive these very arrays."""
+
+    name: str
+    path: Path
+    meta: dict
+    train_x: np.ndarray
+    train_y: np.ndarray
+    test_x: np.ndarray
+    test_y: np.ndarray
+    _codebooks: dict = field(default_factory=dict, repr=False)
+
+    def codebook_path(self, spec) -> Path:
+        w, cb = spec.windows, spec.codebook
+        key = (
+            f"w{'x'.join(map(str, w.window))}-s{'x'.join(map(str, w.stride))}"
+            f"-k{cb.size}-i{cb.iterations}-n{cb.sample}-seed{spec.train.seed}"
+        )
+        return self.path / "codebooks" / f"{key}.npy"
+
+    def codebook(self, spec, quiet: bool = True) -> np.ndarray:
+        """The (K, cells) uint8 centroids of a token pipeline, fitted on training windows once."""
+        path = self.codebook_path(spec)
+        if path in self._codebooks:
+            return self._codebooks[path]
+        if not path.exists():
+            from ..reference import fit_codebook
+
+            _log(f"{self.name}: fitting the {spec.codebook.size}-centroid codebook of {spec.name} "
+                 f"on training windows", quiet)
+            bar = _progress(spec.codebook.iterations, f"k-means {spec.name}", quiet)
+            centroids = fit_codebook(self.train_x, spec.windows, spec.codebook, spec.train.seed,
+                                     progress=bar.update if bar else None)
+            if bar:
+                bar.close()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".codebook-", suffix=".npy", dir=path.parent)
+            with os.fdopen(fd, "wb") as f:
+                np.save(f, centroids)
+            os.replace(tmp, path)
+        elif not quiet:
+            _log(f"{self.name}: codebook of {spec.name} already fitted", quiet)
+        centroids = np.load(path)
+        self._codebooks[path] = centroids
+        return centroids
+
+
+def _progress(total: int, desc: str, quiet: bool):
+    if quiet:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="it", file=sys.stderr)
+
+
+_LOADED: dict = {}
+
+
+def load(name: str) -> Prepared:
+    """Load a prepared dataset (cached in-process: asv calls setup() many times)."""
+    mod = builder(name)
+    path = cache_root() / name
+    if path in _LOADED:
+        return _LOADED[path]
+    meta_path = path / "meta.json"
+    if not meta_path.exists():
+        raise DataError(f"dataset {name!r} is not prepared (no {meta_path}).\nFix: run `tokfrag prepare {name}`")
+    import datasets as hf  # Hugging Face datasets
+
+    meta = json.loads(meta_path.read_text())
+    dsd = hf.load_from_disk(str(path / "data"))
+    arrays = {}
+    for split in ("train", "test"):
+        ds = dsd[split].with_format("numpy")
+        arrays[f"{split}_x"] = mod.to_numpy(ds[mod.INPUT])
+        arrays[f"{split}_y"] = np.asarray(ds["label"], dtype=np.int64)
+    prepared = Prepared(name=name, path=path, meta=meta, **arrays)
+    _LOADED[path] = prepared
+    return prepared

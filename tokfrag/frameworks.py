@@ -1,0 +1,60 @@
+"""Lazy registry of the framework implementations.
+
+``get("pytorch")`` imports ``implementations.pytorch`` (and so torch) only when asked;
+choosing one framework never imports the other. Each implementation package exposes the
+same names: ``Trainer``, ``preprocess`` (module), ``model`` (module), ``versions()``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+
+FRAMEWORKS = {
+    "pytorch": ("implementations.pytorch", "torch"),
+    "tensorflow": ("implementations.tensorflow", "tensorflow"),
+}
+DEVICES = ("cpu", "gpu")
+
+
+class Unavailable(NotImplementedError):
+    """A combination that cannot run here. asv records a NotImplementedError raised in
+    setup() as *skipped*, so raising this skips the combination with its reason."""
+
+
+class FrameworkMissing(Unavailable):
+    pass
+
+
+class DeviceUnavailable(Unavailable):
+    pass
+
+
+def check_name(framework: str) -> None:
+    if framework not in FRAMEWORKS:
+        raise KeyError(f"unknown framework {framework!r}; valid frameworks: {', '.join(FRAMEWORKS)}")
+
+
+def installed(framework: str) -> bool:
+    """Whether the framework's package is importable, without importing it."""
+    check_name(framework)
+    return importlib.util.find_spec(FRAMEWORKS[framework][1]) is not None
+
+
+def threads() -> int:
+    """Threads each framework uses: $TOKFRAG_THREADS, else the cores this process may use."""
+    if os.environ.get("TOKFRAG_THREADS"):
+        return int(os.environ["TOKFRAG_THREADS"])
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def get(framework: str):
+    """Import and return the implementation package; FrameworkMissing if not installed."""
+    check_name(framework)
+    if not installed(framework):
+        raise FrameworkMissing(f"{framework} is not installed ({FRAMEWORKS[framework][1]} missing)")
+    return importlib.import_module(FRAMEWORKS[framework][0])

@@ -1,0 +1,247 @@
+"""Cross-framework equivalence, checked against stated tolerances for every registered pipeline.
+
+Checks (CPU, float32), each a pass/fail against its tolerance:
+
+=============  ==============================================================  =========================
+check          what is compared                                                tolerance
+=============  ==============================================================  =========================
+structure      parameter names and canonical shapes, torch vs TF vs the spec    exact (0 mismatches)
+preprocess     token ids (whole test split) / fragments vs the numpy reference  ids exact; fragments 1e-6
+forward pt->tf torch weights ported into TF by name; logits on a fixed batch    atol 1e-4
+forward tf->pt Keras-initialised weights ported into torch; logits              atol 1e-4
+gradients      every parameter's gradient after one backward pass               1e-5 + 1e-3 * max|g|
+trajectory     loss at each of 20 AdamW steps on identical batches             rtol 1e-3
+final weights  every parameter after those 20 steps                            atol 1e-3
+=============  ==============================================================  =========================
+
+A framework that is not installed gives "not checked (<framework> missing)", never "pass".
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import frameworks, params, reference
+from .spec import PIPELINES, PipelineSpec, get_pipeline
+
+FRAGMENT_ATOL = 1e-6
+LOGITS_ATOL = 1e-4
+GRAD_ATOL, GRAD_RTOL = 1e-5, 1e-3
+LOSS_RTOL = 1e-3
+WEIGHTS_ATOL = 1e-3
+TRAJECTORY_STEPS = 20
+FIXED_BATCH = 64
+PORT_SEED = 12345  # weights for the forward checks differ from the training initialisation
+
+CHECKS = ("structure", "preprocess pytorch", "preprocess tensorflow", "forward pt->tf", "forward tf->pt",
+          "gradients", "trajectory loss", "trajectory weights")
+
+
+@dataclass
+class Row:
+    pipeline: str
+    check: str
+    status: str  # "pass", "fail" or "not checked (...)"
+    max_diff: float | None
+    tolerance: str
+    detail: str = ""
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Report:
+    rows: list = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status == "pass" for r in self.rows)
+
+    def pipelines(self) -> dict[str, str]:
+        """pipeline -> "pass" | "fail" | "not checked": one badge per pipeline."""
+        out: dict[str, str] = {}
+        for r in self.rows:
+            s = "pass" if r.status == "pass" else ("fail" if r.status == "fail" else "not checked")
+            prev = out.get(r.pipeline, "pass")
+            out[r.pipeline] = "fail" if "fail" in (prev, s) else ("not checked" if "not checked" in (prev, s) else "pass")
+        return out
+
+    def as_dict(self) -> dict:
+        from .machine import describe
+
+        return {"schema": 1, "machine": describe(), "python": platform.python_version(),
+                "versions": _versions(), "pipelines": self.pipelines(), "rows": [r.as_dict() for r in self.rows]}
+
+    def table(self) -> str:
+        lines = [f"{'pipeline':18s} {'check':22s} {'largest diff':>13s}  {'tolerance':24s} status"]
+        for r in self.rows:
+            diff = "-" if r.max_diff is None else f"{r.max_diff:.3g}"
+            line = f"{r.pipeline:18s} {r.check:22s} {diff:>13s}  {r.tolerance:24s} {r.status.upper() if r.status == 'fail' else r.status}"
+            if r.detail and r.status != "pass":
+                line += f"  ({r.detail})"
+            lines.append(line)
+        return "\n".join(lines)
+
+
+def _versions() -> dict:
+    out = {}
+    for fw in frameworks.FRAMEWORKS:
+        if frameworks.installed(fw):
+            out.update(frameworks.get(fw).versions())
+    return out
+
+
+def _status(ok: bool) -> str:
+    return "pass" if ok else "fail"
+
+
+def check_pipeline(spec: PipelineSpec, tf_spec: PipelineSpec | None = None) -> list[Row]:
+    """All checks for one pipeline. ``tf_spec`` lets a test give the TF side a deliberate defect."""
+    from . import data
+    from .training import batch_order
+
+    tf_spec = tf_spec or spec
+    missing = [fw for fw in frameworks.FRAMEWORKS if not frameworks.installed(fw)]
+    if missing:
+        why = f"not checked ({', '.join(missing)} missing)"
+        return [Row(spec.name, c, why, None, "-") for c in CHECKS]
+    pt_impl, tf_impl = frameworks.get("pytorch"), frameworks.get("tensorflow")
+    prepared = data.load(spec.dataset.name)
+    centroids = prepared.codebook(spec) if spec.codebook is not None else None
+    rows: list[Row] = []
+
+    def add(check, ok, diff, tol, detail=""):
+        rows.append(Row(spec.name, check, _status(ok), None if diff is None else float(diff), tol, detail))
+
+    start = params.initial(spec, seed=PORT_SEED)
+    pt = pt_impl.Trainer(spec, centroids=centroids, weights=start)
+    tf = tf_impl.Trainer(tf_spec, centroids=centroids, weights=start)
+
+    # 1. structure
+    canon = {n: tuple(s) for n, s in params.shapes(spec).items()}
+    got_pt = {n: tuple(v.shape) for n, v in pt.parameters().items()}
+    got_tf = {n: tuple(v.shape) for n, v in tf.parameters().items()}
+    bad = sorted(n for n in set(canon) | set(got_pt) | set(got_tf)
+                 if not (canon.get(n) == got_pt.get(n) == got_tf.get(n)))
+    n_pt, n_tf = sum(int(np.prod(s)) for s in got_pt.values()), sum(int(np.prod(s)) for s in got_tf.values())
+    detail = (f"mismatched: {', '.join(f'{n} (spec {canon.get(n)}, torch {got_pt.get(n)}, tf {got_tf.get(n)})' for n in bad[:4])}"
+              if bad else f"{len(canon)} tensors, {n_pt} parameters")
+    if n_pt != n_tf:
+        detail += f"; counts differ: torch {n_pt}, tf {n_tf}"
+    add("structure", not bad and n_pt == n_tf == params.count(spec), len(bad) + abs(n_pt - n_tf), "exact", detail)
+
+    # 2. preprocessing over the whole test split, against the numpy reference
+    ref = reference.preprocess(spec, prepared.test_x, centroids)
+    for name, trainer in (("pytorch", pt), ("tensorflow", tf)):
+        got = np.asarray(trainer.inputs(prepared.test_x))
+        if got.shape != ref.shape:
+            add(f"preprocess {name}", False, None, "shape", f"shape {got.shape}, reference {ref.shape}")
+        elif spec.representation == "token":
+            wrong = int((got != ref).sum())
+            add(f"preprocess {name}", wrong == 0, wrong, "exact ids",
+                f"{wrong} of {ref.size} ids differ" if wrong else f"{ref.size} ids")
+        else:
+            diff = float(np.abs(got - ref).max())
+            add(f"preprocess {name}", diff <= FRAGMENT_ATOL, diff, f"atol {FRAGMENT_ATOL:g}")
+
+    # fixed batch: the first test samples, preprocessed by the reference (both sides see the same input)
+    xb, yb = ref[:FIXED_BATCH], prepared.test_y[:FIXED_BATCH]
+
+    def fwd_in(trainer, x):
+        return trainer.upload(x if spec.representation == "token" else x.astype(np.float32))
+
+    # 3. forward, both directions
+    pt_logits = np.asarray(pt.logits(fwd_in(pt, xb)))
+    tf.load(pt.parameters())  # torch -> TF by name
+    diff = float(np.abs(np.asarray(tf.logits(fwd_in(tf, xb))) - pt_logits).max())
+    add("forward pt->tf", diff <= LOGITS_ATOL, diff, f"atol {LOGITS_ATOL:g}",
+        "logits differ: check norm epsilon, GELU form, weight layout" if diff > LOGITS_ATOL else "")
+    native_tf = tf_impl.Trainer(tf_spec, centroids=centroids, weights="native")
+    tf_logits = np.asarray(native_tf.logits(fwd_in(native_tf, xb)))
+    pt2 = pt_impl.Trainer(spec, centroids=centroids, weights=native_tf.parameters())  # TF -> torch by name
+    diff = float(np.abs(np.asarray(pt2.logits(fwd_in(pt2, xb))) - tf_logits).max())
+    add("forward tf->pt", diff <= LOGITS_ATOL, diff, f"atol {LOGITS_ATOL:g}",
+        "logits differ: check norm epsilon, GELU form, weight layout" if diff > LOGITS_ATOL else "")
+
+    # 4. gradients after one backward pass, from the same weights
+    tf.load(start)
+    pt.load(start)
+    loss_pt, g_pt = pt.gradients(fwd_in(pt, xb), pt.labels(yb))
+    loss_tf, g_tf = tf.gradients(fwd_in(tf, xb), tf.labels(yb))
+    worst, worst_name, worst_tol, ok = 0.0, "", 0.0, True
+    for n in g_pt:
+        d = float(np.abs(g_pt[n] - g_tf[n]).max())
+        tol = GRAD_ATOL + GRAD_RTOL * float(np.abs(g_pt[n]).max())
+        if d > tol:
+            ok = False
+        if d / tol >= worst / max(worst_tol, 1e-30) or not worst_name:
+            worst, worst_name, worst_tol = d, n, tol
+    add("gradients", ok, worst, f"{GRAD_ATOL:g} + {GRAD_RTOL:g}*max|g|",
+        f"closest to its tolerance: {worst_name} ({worst:.3g} vs {worst_tol:.3g})")
+
+    # 5. training trajectory: identical batches and rates for K AdamW steps
+    pt = pt_impl.Trainer(spec, centroids=centroids, weights=start)
+    tf = tf_impl.Trainer(tf_spec, centroids=centroids, weights=start)
+    x_all, y_all = reference.preprocess(spec, prepared.train_x, centroids), prepared.train_y
+    t = spec.train
+    order = batch_order(t.seed, 0, len(y_all))
+    total = t.total_steps(len(y_all))
+    worst_rel, worst_step = 0.0, 0
+    for step in range(TRAJECTORY_STEPS):
+        idx = order[(step * t.batch_size) % len(y_all):][: t.batch_size]
+        lr = t.lr_at(step, total)
+        a = pt.sync(pt.train_step(fwd_in(pt, x_all[idx]), pt.labels(y_all[idx]), lr))
+        b = tf.sync(tf.train_step(fwd_in(tf, x_all[idx]), tf.labels(y_all[idx]), lr))
+        rel = abs(a - b) / max(abs(a), 1e-12)
+        if rel >= worst_rel:
+            worst_rel, worst_step = rel, step
+    add("trajectory loss", worst_rel <= LOSS_RTOL, worst_rel, f"rtol {LOSS_RTOL:g} at every step",
+        f"{TRAJECTORY_STEPS} steps; largest at step {worst_step}")
+    w_pt, w_tf = pt.parameters(), tf.parameters()
+    name = max(w_pt, key=lambda n: float(np.abs(w_pt[n] - w_tf[n]).max()))
+    diff = float(np.abs(w_pt[name] - w_tf[name]).max())
+    add("trajectory weights", diff <= WEIGHTS_ATOL, diff, f"atol {WEIGHTS_ATOL:g}", f"largest in {name}")
+    return rows
+
+
+def run(names: list[str] | None = None) -> Report:
+    specs = [get_pipeline(n) for n in names] if names else list(PIPELINES.values())
+    report = Report()
+    for spec in specs:
+        report.rows.extend(check_pipeline(spec))
+    return report
+
+
+def add_parser(sub) -> None:
+    s = sub.add_parser(
+        "parity", help="check that the PyTorch and TensorFlow implementations are equivalent",
+        description="For each pipeline (default: all registered), compare the two frameworks on CPU in "
+                    "float32: parameter structure, preprocessing vs the numpy reference, forward logits "
+                    "with weights ported both ways, gradients, and a 20-step AdamW trajectory. Prints "
+                    "the largest difference, the tolerance and pass/fail per check; exits 1 on any "
+                    "failure or unchecked pipeline.")
+    s.add_argument("pipeline", nargs="*", help="pipeline name(s), e.g. mnist/token (default: all)")
+    s.add_argument("--json", metavar="FILE", help="also write the report as JSON to FILE ('-' for stdout)")
+    s.set_defaults(func=cmd_parity)
+
+
+def cmd_parity(args) -> int:
+    for n in args.pipeline:
+        get_pipeline(n)  # unknown -> KeyError listing the valid names
+    report = run(args.pipeline or None)
+    text = json.dumps(report.as_dict(), indent=2)
+    if args.json == "-":
+        print(text)
+    else:
+        print(report.table())
+        if args.json:
+            with open(args.json, "w") as f:
+                f.write(text + "\n")
+            print(f"wrote {args.json}", file=sys.stderr)
+    return 0 if report.ok else 1

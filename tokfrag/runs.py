@@ -1,0 +1,71 @@
+"""One full training run per combination and benchmark session, shared by several metrics.
+
+asv runs every benchmark in a fresh process, but test accuracy, time to target and the
+training throughput all come from the *same* training run. The first benchmark that needs
+the run trains and stores its result in ``<cache>/runs/``; the others read it. The key holds
+the session: ``$TOKFRAG_RUN`` (set afresh by every ``tokfrag bench``), else the identity of
+the asv process that launched this one, so a new session always trains anew.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+
+from .spec import PipelineSpec
+
+_MEMO: dict = {}
+KEEP_SECONDS = 2 * 24 * 3600
+
+
+def session() -> str:
+    if os.environ.get("TOKFRAG_RUN"):
+        return os.environ["TOKFRAG_RUN"]
+    ppid = os.getppid()
+    try:  # the launching process's start time makes the id unique even if its pid is reused
+        start = Path(f"/proc/{ppid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        start = "0"
+    return f"asv-{ppid}-{start}"
+
+
+def _key(spec: PipelineSpec, **combo) -> str:
+    blob = json.dumps({"spec": spec.to_dict(), "combo": combo, "session": session()}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def result(framework: str, spec: PipelineSpec, device: str = "cpu", mode: str = "default",
+           precision: str = "fp32") -> dict:
+    """The training result of this combination in this session, training it if needed."""
+    from .data import cache_root
+    from .training import train
+
+    key = _key(spec, framework=framework, device=device, mode=mode, precision=precision)
+    if key in _MEMO:
+        return _MEMO[key]
+    folder = cache_root() / "runs"
+    path = folder / f"{key}.json"
+    if path.exists():
+        out = json.loads(path.read_text())
+    else:
+        out = train(framework, spec, device=device, mode=mode, precision=precision, progress=False)
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(out))
+        os.replace(tmp, path)
+        _prune(folder)
+    _MEMO[key] = out
+    return out
+
+
+def _prune(folder: Path) -> None:
+    now = time.time()
+    for p in folder.glob("*.json"):
+        try:
+            if now - p.stat().st_mtime > KEEP_SECONDS:
+                p.unlink()
+        except OSError:
+            pass

@@ -1,0 +1,216 @@
+"""The framework-neutral specification of every tokfrag pipeline.
+
+Nothing here imports torch or tensorflow: both implementations expand these dataclasses
+into their own constructors, so a hyperparameter lives in exactly one place.
+
+A pipeline is named ``<dataset>/<representation>``:
+
+* ``fragment``: the signal is cut into fixed windows, each window is flattened and
+  projected linearly (ViT patches, ViViT tubelets, MEGABYTE byte patches);
+* ``token``: each window is replaced by the id of its nearest k-means centroid (ImageGPT's
+  palette) and the id is looked up in an embedding table.
+
+Both representations cut the signal into the *same* windows and feed the *same* encoder,
+so any difference in the results comes from the representation alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field, replace
+
+REPRESENTATIONS = ("fragment", "token")
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """A pre-norm Transformer encoder (ViT block layout), mean-pooled into a linear head."""
+
+    width: int = 64  # small enough to train the MNIST matrix in minutes on 2 CPU cores
+    depth: int = 4  # 4 blocks: the smallest depth that reached the accuracy targets here
+    heads: int = 4  # head dim 16, the usual 16-64 range at this width
+    mlp_ratio: float = 2.0  # 4.0 (ViT) doubles the cost for no gain at this data size
+    norm_eps: float = 1e-6  # set explicitly: Keras defaults to 1e-3 and torch to 1e-5
+
+    def __post_init__(self):
+        if self.width % self.heads:
+            raise ValueError(f"width {self.width} is not divisible by heads {self.heads}")
+
+    @property
+    def mlp_hidden(self) -> int:
+        return int(self.width * self.mlp_ratio)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """AdamW with linear warm-up and cosine decay, for a budget counted in epochs."""
+
+    optimizer: str = "adamw"  # the only optimizer both frameworks implement identically
+    lr: float = 2e-3  # peak rate; small transformers on small data tolerate a high rate
+    weight_decay: float = 0.05  # applied to matrices only (ndim >= 2), as in timm and ViT
+    betas: tuple = (0.9, 0.999)  # the AdamW paper's defaults, spelled out for both sides
+    eps: float = 1e-8  # torch's default; Keras would otherwise use 1e-7
+    batch_size: int = 128  # fills 2 cores without starving the step of samples
+    epochs: int = 12  # the budget: enough to converge on the 4,000-digit training split
+    warmup_frac: float = 0.05  # 5% of the steps warm the rate up linearly from zero
+    seed: int = 0  # one seed drives the initial weights and the batch order of both frameworks
+    eval_batch_size: int = 500  # evaluation has no gradients, so bigger batches are free
+
+    def steps_per_epoch(self, n_train: int) -> int:
+        """Full batches only (the last partial batch is dropped): every step has one shape."""
+        return max(1, n_train // self.batch_size)
+
+    def total_steps(self, n_train: int) -> int:
+        return self.epochs * self.steps_per_epoch(n_train)
+
+    def lr_at(self, step: int, total_steps: int) -> float:
+        """Learning rate of optimizer step ``step`` (0-based): warm-up, then cosine to zero."""
+        warmup = max(1, int(self.warmup_frac * total_steps))
+        if step < warmup:
+            return self.lr * (step + 1) / warmup
+        progress = (step - warmup) / max(1, total_steps - warmup)
+        return self.lr * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The unit both representations share: windows of ``window`` cells every ``stride`` cells.
+
+    ``window`` and ``stride`` have one entry per axis of the signal ((h, w) for an image,
+    (t, h, w) for a clip). Windows that do not fit are completed with zero padding at the
+    end of each axis, so every cell of the signal lands in at least one window.
+    """
+
+    window: tuple
+    stride: tuple
+
+    def __post_init__(self):
+        if len(self.window) != len(self.stride):
+            raise ValueError(f"window {self.window} and stride {self.stride} differ in rank")
+        if any(s < 1 or w < 1 for w, s in zip(self.window, self.stride)):
+            raise ValueError(f"window {self.window} and stride {self.stride} must be positive")
+
+    def grid(self, shape: tuple) -> tuple:
+        """Number of windows along each axis of a signal of ``shape``."""
+        return tuple(
+            max(0, math.ceil((n - w) / s)) + 1 for n, w, s in zip(shape, self.window, self.stride)
+        )
+
+    def padded(self, shape: tuple) -> tuple:
+        """The signal shape after zero padding, so that the grid covers it exactly."""
+        return tuple((g - 1) * s + w for g, w, s in zip(self.grid(shape), self.window, self.stride))
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.window)
+
+
+@dataclass(frozen=True)
+class Codebook:
+    """The token representation's k-means codebook, fitted on training windows only."""
+
+    size: int = 256  # 256 centroids keep a 4x4 window's stroke shape (ImageGPT used 512 colours)
+    iterations: int = 25  # Lloyd iterations; the inertia changes by < 0.1% after ~20 here
+    sample: int = 100_000  # training windows the fit sees (a seeded subsample), for speed
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What a pipeline needs to know about its dataset (the card holds the rest)."""
+
+    name: str
+    signal_shape: tuple  # shape of one sample, without the batch axis, e.g. (28, 28)
+    num_classes: int
+    target_accuracy: float  # % test accuracy whose first crossing is timed ("time to target")
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    dataset: DatasetSpec
+    representation: str  # "fragment" or "token"
+    windows: Windows
+    codebook: Codebook | None = None  # token pipelines only
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    variant: str = ""  # "" for the default geometry, else a short name such as "article"
+
+    def __post_init__(self):
+        if self.representation not in REPRESENTATIONS:
+            raise ValueError(f"representation must be one of {REPRESENTATIONS}, got {self.representation!r}")
+        if (self.representation == "token") != (self.codebook is not None):
+            raise ValueError("a token pipeline needs a codebook and a fragment pipeline none")
+
+    @property
+    def name(self) -> str:
+        base = f"{self.dataset.name}/{self.representation}"
+        return f"{base}@{self.variant}" if self.variant else base
+
+    @property
+    def grid(self) -> tuple:
+        return self.windows.grid(self.dataset.signal_shape)
+
+    @property
+    def seq_len(self) -> int:
+        return math.prod(self.grid)
+
+    @property
+    def input_dim(self) -> int:
+        """Width of one unit before the encoder: window size (fragment) or vocabulary (token)."""
+        return self.codebook.size if self.representation == "token" else self.windows.size
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["name"] = self.name
+        d["seq_len"] = self.seq_len
+        return d
+
+
+# --- datasets ------------------------------------------------------------------------
+
+MNIST = DatasetSpec("mnist", signal_shape=(28, 28), num_classes=10, target_accuracy=90.0)
+
+# --- the registry --------------------------------------------------------------------
+
+# 4x4 windows every 4 pixels: 7x7 = 49 units per digit, small enough for 256 centroids
+# to keep the stroke shapes, and the same 49 units for both representations.
+MNIST_WINDOWS = Windows(window=(4, 4), stride=(4, 4))
+# The original article's geometry: 10x10 windows every 5 pixels (5x5 = 25 overlapping units).
+ARTICLE_WINDOWS = Windows(window=(10, 10), stride=(5, 5))
+
+
+def _pair(dataset: DatasetSpec, windows: Windows, codebook: Codebook, **kw) -> list[PipelineSpec]:
+    return [
+        PipelineSpec(dataset, "fragment", windows, **kw),
+        PipelineSpec(dataset, "token", windows, codebook=codebook, **kw),
+    ]
+
+
+PIPELINES: dict[str, PipelineSpec] = {
+    p.name: p for p in _pair(MNIST, MNIST_WINDOWS, Codebook())
+}
+
+# Named variants: selectable by name (``mnist/fragment@article``) but not in the default matrix.
+VARIANTS: dict[str, PipelineSpec] = {
+    p.name: p for p in _pair(MNIST, ARTICLE_WINDOWS, Codebook(), variant="article")
+}
+
+
+def get_pipeline(name: str) -> PipelineSpec:
+    """Look a pipeline up by name; an unknown name is an error that lists the valid ones."""
+    if name in PIPELINES:
+        return PIPELINES[name]
+    if name in VARIANTS:
+        return VARIANTS[name]
+    valid = ", ".join(list(PIPELINES) + list(VARIANTS))
+    raise KeyError(f"unknown pipeline {name!r}; valid pipelines: {valid}")
+
+
+def datasets() -> list[str]:
+    """Names of the datasets that registered pipelines use, in registry order."""
+    return list(dict.fromkeys(p.dataset.name for p in PIPELINES.values()))
+
+
+def with_overrides(spec: PipelineSpec, **train_overrides) -> PipelineSpec:
+    """A copy of ``spec`` with some training fields changed (used by quick smoke runs)."""
+    return replace(spec, train=replace(spec.train, **train_overrides))

@@ -1,0 +1,91 @@
+"""The one training loop, shared by both frameworks.
+
+Both frameworks receive the same numpy arrays, the same seeded batch order and the same
+learning rate at every step, so any difference in the results comes from the framework.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+from . import frameworks
+from .spec import PipelineSpec
+
+
+def batch_order(seed: int, epoch: int, n: int) -> np.ndarray:
+    """The sample order of one epoch: one seeded permutation, the same for every framework."""
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
+def make_trainer(framework: str, spec: PipelineSpec, device: str = "cpu", mode: str = "default",
+                 precision: str = "fp32", weights=None):
+    """A framework's Trainer for ``spec``, with the dataset's codebook where it needs one."""
+    from . import data
+
+    impl = frameworks.get(framework)
+    prepared = data.load(spec.dataset.name)
+    centroids = prepared.codebook(spec) if spec.codebook is not None else None
+    return impl.Trainer(spec, device=device, mode=mode, precision=precision,
+                        centroids=centroids, weights=weights), prepared
+
+
+def evaluate(trainer, inputs, labels: np.ndarray, batch_size: int) -> float:
+    """Test accuracy in %."""
+    return float((trainer.predict(inputs, batch_size) == labels).mean() * 100.0)
+
+
+def train(framework: str, spec: PipelineSpec, device: str = "cpu", mode: str = "default",
+          precision: str = "fp32", progress: bool | None = None) -> dict:
+    """Train ``spec`` for its budget and evaluate after every epoch.
+
+    Returns the final test accuracy (%), the training time (steps only, evaluation
+    excluded), the throughput, and the training time at which the test accuracy first
+    reached the dataset's target (None if it never did).
+    """
+    trainer, prepared = make_trainer(framework, spec, device, mode, precision)
+    t = spec.train
+    t0 = time.perf_counter()
+    x_train = trainer.inputs(prepared.train_x)
+    x_test = trainer.inputs(prepared.test_x)
+    trainer.sync()
+    preprocess_seconds = time.perf_counter() - t0
+    y_train = trainer.labels(prepared.train_y)
+    n = len(prepared.train_y)
+    b = min(t.batch_size, n)
+    steps = t.steps_per_epoch(n)
+    total = t.epochs * steps
+    if progress is None:
+        progress = sys.stderr.isatty()
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc=f"{framework} {spec.name}", unit="step", disable=not progress, file=sys.stderr)
+    train_seconds, time_to_target, curve, step = 0.0, None, [], 0
+    for epoch in range(t.epochs):
+        order = batch_order(t.seed, epoch, n)
+        start = time.perf_counter()
+        loss = None
+        for i in range(steps):
+            idx = order[i * b:(i + 1) * b]
+            loss = trainer.train_step(trainer.take(x_train, idx), trainer.take(y_train, idx), t.lr_at(step, total))
+            step += 1
+            bar.update()
+        last_loss = trainer.sync(loss)  # synchronise before the clock stops
+        train_seconds += time.perf_counter() - start
+        acc = evaluate(trainer, x_test, prepared.test_y, t.eval_batch_size)
+        curve.append({"epoch": epoch + 1, "train_seconds": train_seconds, "accuracy": acc, "loss": last_loss})
+        bar.set_postfix(acc=f"{acc:.1f}%", loss=f"{last_loss:.3f}")
+        if time_to_target is None and acc >= spec.dataset.target_accuracy:
+            time_to_target = train_seconds
+    bar.close()
+    return {
+        "framework": framework, "pipeline": spec.name, "device": device, "mode": mode, "precision": precision,
+        "accuracy": curve[-1]["accuracy"],
+        "train_seconds": train_seconds,
+        "samples_per_second": total * b / train_seconds,
+        "time_to_target": time_to_target,
+        "preprocess_seconds": preprocess_seconds,
+        "curve": curve,
+    }
