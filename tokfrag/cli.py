@@ -57,7 +57,7 @@ def cmd_train(args) -> int:
         frameworks.check_name(fw)
     rows = []
     for fw in args.framework:
-        r = training.train(fw, pipeline, device=args.device, progress=True)
+        r = training.train(fw, pipeline, device=args.device)
         rows.append(r)
         ttt = "never" if r["time_to_target"] is None else f"{r['time_to_target']:.1f} s"
         print(f"{fw:10s} {pipeline.name:16s} accuracy {r['accuracy']:.2f}%  train {r['train_seconds']:.1f} s  "

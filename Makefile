@@ -1,0 +1,48 @@
+# tokfrag: the README's two commands live here.
+#   make bench   set up, prepare the data, run the benchmark on this machine, publish
+#   make test    set up and run the tests
+# Everything installs into $(VENV) from pyproject.toml, pinned by constraints.txt.
+
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TOKFRAG := $(VENV)/bin/tokfrag
+EXTRAS ?= all
+PIP := $(PY) -m pip install --disable-pip-version-check -c constraints.txt
+
+.PHONY: setup data bench bench-quick test parity clean help
+
+help:
+	@echo "make bench   set up, prepare data, run the asv benchmark here, results in results/<machine>/"
+	@echo "make test    set up and run the tests (what CI runs)"
+	@echo "make parity  check PyTorch/TensorFlow equivalence for every pipeline"
+	@echo "make setup   only create $(VENV) and install tokfrag with its pinned dependencies"
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) --upgrade pip
+	@# torch first, alone: the pinned wheel (a CUDA build that also runs on CPU) carries its own CUDA libraries
+	$(PIP) torch==2.14.1 torchvision==0.29.1
+	$(PIP) -e '.[$(EXTRAS)]'
+	touch $@
+
+data: setup
+	$(TOKFRAG) prepare
+
+bench: data
+	$(TOKFRAG) bench
+
+bench-quick: data
+	$(TOKFRAG) bench --quick
+
+parity: data
+	$(TOKFRAG) parity
+
+test: setup
+	$(PY) -m pytest
+
+clean:
+	rm -rf html .asv datasets/cache

