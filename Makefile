@@ -10,12 +10,16 @@ TOKFRAG := $(VENV)/bin/tokfrag
 EXTRAS ?= all
 PIP := $(PY) -m pip install --disable-pip-version-check -c constraints.txt
 
-.PHONY: setup data bench bench-quick test parity clean help
+.PHONY: setup data bench bench-quick bench-full test parity calibrate publish serve clean help
 
 help:
 	@echo "make bench   set up, prepare data, run the asv benchmark here, results in results/<machine>/"
 	@echo "make test    set up and run the tests (what CI runs)"
+	@echo "make bench-full  also modes (compiled), bf16, MFU, peak and cost scaling: hours on 2 cores"
 	@echo "make parity  check PyTorch/TensorFlow equivalence for every pipeline"
+	@echo "make calibrate  harness overhead vs a bare training loop, per framework and pipeline"
+	@echo "make publish rebuild html/ (asv's graphs + html/leaderboard.html) from results/"
+	@echo "make serve   serve html/ on http://127.0.0.1:8000 (this machine only)"
 	@echo "make setup   only create $(VENV) and install tokfrag with its pinned dependencies"
 
 setup: $(VENV)/.installed
@@ -34,9 +38,24 @@ data: setup
 
 bench: data
 	$(TOKFRAG) bench
+	$(TOKFRAG) publish
 
 bench-quick: data
 	$(TOKFRAG) bench --quick
+	$(TOKFRAG) publish
+
+bench-full: data
+	$(TOKFRAG) bench --full
+	$(TOKFRAG) publish
+
+calibrate: data
+	$(TOKFRAG) calibrate
+
+publish: setup
+	$(TOKFRAG) publish
+
+serve: setup
+	$(TOKFRAG) serve
 
 parity: data
 	$(TOKFRAG) parity

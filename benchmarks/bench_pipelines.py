@@ -77,3 +77,32 @@ class Training:
         return float("nan") if ttt is None else ttt
 
     track_time_to_target.unit = "s"
+
+    def track_batch_size(self, framework, pipeline, device):
+        """The training batch size actually used (halved from the spec's on out-of-memory)."""
+        return self.result["batch_size"]
+
+    track_batch_size.unit = "samples"
+
+
+class DeviceMemory:
+    """Peak GPU memory of training, in bytes (asv's peakmem_ sees host RSS only)."""
+
+    params = (common.FRAMEWORKS, common.PIPELINE_NAMES, common.DEVICES)
+    param_names = ["framework", "pipeline", "device"]
+    timeout = 300
+
+    def setup(self, framework, pipeline, device):
+        if device == "cpu":
+            raise NotImplementedError("device memory is for the gpu device; host memory: Step.peakmem_train")
+        self.ctx = common.context(framework, pipeline, device)
+
+    def track_peak_device_memory(self, framework, pipeline, device):
+        """torch.cuda.max_memory_allocated / TensorFlow's peak memory info, over 3 training steps."""
+        t = self.ctx.trainer
+        t.reset_peak_memory()
+        for _ in range(3):
+            t.sync(t.train_step(self.ctx.x, self.ctx.y, self.ctx.lr))
+        return t.peak_memory()
+
+    track_peak_device_memory.unit = "bytes"

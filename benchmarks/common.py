@@ -31,13 +31,27 @@ def spec_for(pipeline: str):
 
 
 class Context:
-    """A trainer plus one training batch and one inference batch, already on the device."""
+    """A trainer plus one training batch and one inference batch, already on the device,
+    warmed up (one step and one inference), with the batch size halved on out-of-memory."""
 
-    def __init__(self, framework: str, pipeline: str, device: str):
+    def __init__(self, framework: str, pipeline: str, device: str, mode: str = "default",
+                 precision: str = "fp32", spec=None):
+        from tokfrag.training import with_oom_backoff
+
+        impl = frameworks.get(framework)
+        if mode not in impl.MODES or precision not in impl.PRECISIONS:
+            raise NotImplementedError(f"{framework} has no mode {mode!r} / precision {precision!r}")
+        self.first_step_seconds = None
+        _, self.spec = with_oom_backoff(lambda s: self._build(framework, s, device, mode, precision),
+                                        spec or spec_for(pipeline), impl.OOM_ERRORS)
+
+    def _build(self, framework: str, spec, device: str, mode: str, precision: str) -> None:
+        import time
+
         from tokfrag.training import batch_order, make_trainer
 
-        self.spec = spec_for(pipeline)
-        self.trainer, data = make_trainer(framework, self.spec, device)
+        self.spec = spec
+        self.trainer, data = make_trainer(framework, self.spec, device, mode, precision)
         t = self.spec.train
         idx = batch_order(t.seed, 0, len(data.train_y))[: t.batch_size]
         self.raw_batch = self.trainer.upload(data.train_x[idx])  # uint8 samples, on the device
@@ -46,14 +60,20 @@ class Context:
         self.x_eval = self.trainer.inputs(data.test_x[: t.eval_batch_size])
         self.lr = t.lr
         self.batch_size = len(idx)
+        start = time.perf_counter()
+        self.trainer.sync(self.trainer.train_step(self.x, self.y, self.lr))  # warm-up: steady state
+        self.first_step_seconds = time.perf_counter() - start  # includes tracing / compilation
+        self.trainer.logits(self.x_eval)
+        self.trainer.sync()
 
 
-def context(framework: str, pipeline: str, device: str) -> Context:
+def context(framework: str, pipeline: str, device: str, mode: str = "default", precision: str = "fp32",
+            spec=None) -> Context:
     """Cached per process; raises NotImplementedError (asv: skipped) when it cannot run here."""
-    key = (framework, pipeline, device)
+    key = (framework, pipeline, device, mode, precision, spec)
     if key not in _CONTEXTS:
         frameworks.get(framework)  # FrameworkMissing -> skipped
-        _CONTEXTS[key] = Context(framework, pipeline, device)  # DeviceUnavailable -> skipped
+        _CONTEXTS[key] = Context(framework, pipeline, device, mode, precision, spec)  # DeviceUnavailable -> skipped
     return _CONTEXTS[key]
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from tokfrag import cli
 
-SUBCOMMANDS = ["prepare", "train", "bench", "parity", "info"]
+SUBCOMMANDS = ["prepare", "train", "bench", "parity", "compare", "calibrate", "info", "publish", "serve"]
 
 
 def test_help_on_every_subcommand():

@@ -81,10 +81,26 @@ def test_float32_distances_are_exact_at_the_limit():
     assert (d32.astype(np.int64) == d64).all()
 
 
-def test_codebook_fit_is_deterministic_and_rejects_large_windows(mnist):
+def test_codebook_fit_is_deterministic(mnist):
     cb = Codebook(size=16, iterations=3, sample=5000)
     a = reference.fit_codebook(mnist.train_x[:500], W44, cb, seed=0)
     b = reference.fit_codebook(mnist.train_x[:500], W44, cb, seed=0)
     assert a.dtype == np.uint8 and a.shape == (16, 16) and (a == b).all()
-    with pytest.raises(ValueError, match="too large"):
-        reference.fit_codebook(mnist.train_x[:10], Windows((12, 12), (12, 12)), cb, seed=0)
+
+
+@needs("pytorch", "tensorflow")
+def test_large_windows_take_the_float64_path_and_stay_exact(mnist):
+    """Windows over MAX_EXACT_WINDOW cells (here 12x12 = 144) compute distances in float64."""
+    import tensorflow as tf
+    import torch
+
+    from implementations.pytorch import preprocess as pt
+    from implementations.tensorflow import preprocess as tfp
+
+    big = Windows((12, 12), (8, 8))
+    assert big.size > reference.MAX_EXACT_WINDOW
+    c = reference.fit_codebook(mnist.train_x[:300], big, Codebook(size=64, iterations=3), seed=0)
+    want = reference.tokens(mnist.test_x[:200], big, c)
+    got_pt = pt.tokens(torch.from_numpy(mnist.test_x[:200]), big, torch.from_numpy(c).float())
+    got_tf = tfp.tokens(tf.constant(mnist.test_x[:200]), big, tf.constant(c.astype(np.float32)))
+    assert (got_pt.numpy() == want).all() and (got_tf.numpy() == want).all()

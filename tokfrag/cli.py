@@ -1,4 +1,4 @@
-"""The ``tokfrag`` command line: prepare | train | bench | parity | info."""
+"""The ``tokfrag`` command line: prepare | train | bench | parity | compare | calibrate | publish | serve | info."""
 
 from __future__ import annotations
 
@@ -39,8 +39,12 @@ def cmd_prepare(args) -> int:
         data.builder(name)  # unknown name -> error listing valid ones
     if args.source and len(names) != 1:
         raise UsageError("--source needs exactly one DATASET, e.g. `tokfrag prepare mnist --source DIR`")
+    options = {k: v for k, v in (("preset", args.preset), ("text_column", args.text_column),
+                                 ("label_column", args.label_column)) if v is not None}
+    if options and len(names) != 1:
+        raise UsageError("--preset, --text-column and --label-column need exactly one DATASET")
     for name in names:
-        data.prepare(name, source=args.source, force=args.force)
+        data.prepare(name, source=args.source, force=args.force, **options)
     print(f"prepared: {', '.join(names)} in {data.cache_root()}")
     return 0
 
@@ -69,6 +73,10 @@ def cmd_train(args) -> int:
 
 # --- bench ----------------------------------------------------------------------------
 
+# The default matrix: every pipeline x framework x device in default mode and fp32, plus parity.
+DEFAULT_BENCHMARKS = [r"^bench_(pipelines|parity)\."]
+
+
 def machine_name() -> str:
     """The host name, plus the GPU model where one is visible (asv's machine.json has no GPU field)."""
     from .machine import gpu_info
@@ -82,8 +90,12 @@ def machine_name() -> str:
 
 def cmd_bench(args) -> int:
     from . import data, spec
-    from .machine import describe
+    from .machine import annotate_asv_machine, asv_machine_extras, describe
 
+    if args.against:
+        from .continuous import run_args
+
+        return run_args(args)
     repo = _repo()
     for name in spec.datasets():
         data.prepare(name, quiet=False)
@@ -99,9 +111,14 @@ def cmd_bench(args) -> int:
                     "--os", info["os"], "--arch", info["arch"], "--cpu", info["cpu"],
                     "--num_cpu", str(info["num_cpu"]), "--ram", str(info["ram"])],
                    cwd=repo, check=True, stdout=subprocess.DEVNULL)
+    extras = asv_machine_extras()
+    annotate_asv_machine(machine, extras)
+    for key, state in extras.items():
+        if state.startswith("skipped"):
+            print(f"{key.replace('_', ' on ')}: {state}", flush=True)
     cmd = [py, "-m", "asv", "run", "--python=same", "--set-commit-hash", sha, "--machine", machine,
            "--launch-method", "spawn", "--show-stderr"]
-    for b in args.bench or []:
+    for b in args.bench or ([] if args.full else DEFAULT_BENCHMARKS):
         cmd += ["-b", b]
     if args.quick:
         cmd.append("--quick")
@@ -126,8 +143,10 @@ def cmd_info(args) -> int:
         print(f"framework {fw}: {'installed' if frameworks.installed(fw) else 'missing'}")
     print("pipelines:")
     for p in list(spec.PIPELINES.values()) + list(spec.VARIANTS.values()):
-        print(f"  {p.name:22s} {p.seq_len:4d} units of {p.windows.window} every {p.windows.stride}"
-              + (f", {p.codebook.size} centroids" if p.codebook else ""))
+        unit = "words" if p.words else f"units of {p.windows.window} every {p.windows.stride}"
+        extra = f", {p.codebook.size}-id vocabulary" if p.words else (
+            f", {p.codebook.size} centroids" if p.codebook else "")
+        print(f"  {p.name:22s} {p.seq_len:4d} {unit}{extra}")
     print(f"data cache: {data.cache_root()}")
     for name in data.BUILDERS:
         meta = data.cache_root() / name / "meta.json"
@@ -152,7 +171,12 @@ def parser() -> argparse.ArgumentParser:
                                    "codebooks on training windows. With no DATASET, prepares all.")
     s.add_argument("dataset", nargs="*", help="dataset name(s), e.g. mnist (default: all)")
     s.add_argument("--source", metavar="PATH",
-                   help="your own source instead of the embedded one (mnist: a folder of IDX files)")
+                   help="your own source instead of the embedded one (mnist: a folder of IDX files; "
+                        "text: a .csv, .jsonl, .parquet file or a saved Hugging Face dataset folder)")
+    s.add_argument("--preset", choices=["small", "full"],
+                   help="video: clip counts (small: 2,000 train / 500 test, the default; full: 10,000 / 2,000)")
+    s.add_argument("--text-column", metavar="NAME", help="text: the column holding the text (default: text)")
+    s.add_argument("--label-column", metavar="NAME", help="text: the column holding the label (default: label)")
     s.add_argument("--force", action="store_true", help="rebuild even if the cache is up to date")
     s.set_defaults(func=cmd_prepare)
 
@@ -175,15 +199,26 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--machine", help="machine name (default: host name, plus the GPU model if any)")
     s.add_argument("--quick", action="store_true", help="asv --quick: one sample per benchmark (no statistics)")
     s.add_argument("--smoke", action="store_true", help="shrink the training budget to one epoch (smoke test)")
+    s.add_argument("--full", action="store_true",
+                   help="also run bench_perf (modes, precisions, MFU, peak, cost scaling): hours on 2 cores")
+    from .continuous import add_against_arguments
+
+    add_against_arguments(s)
     s.set_defaults(func=cmd_bench)
 
     s = sub.add_parser("info", help="show the machine, frameworks, pipelines and data cache",
                        description="Show what tokfrag sees on this machine.")
     s.set_defaults(func=cmd_info)
 
+    from .calibrate import add_parser as add_calibrate
+    from .compare import add_parser as add_compare
+    from .leaderboard import add_parsers as add_leaderboard
     from .parity import add_parser as add_parity
 
     add_parity(sub)
+    add_compare(sub)
+    add_calibrate(sub)
+    add_leaderboard(sub)
     return p
 
 

@@ -59,3 +59,62 @@ def describe() -> dict:
     if gpu:
         out["gpu"] = gpu
     return out
+
+
+def device_report() -> dict:
+    """Per framework and device: "available" or the reason it is skipped (imports the frameworks)."""
+    from . import frameworks
+
+    out: dict = {}
+    for fw in frameworks.FRAMEWORKS:
+        out[fw] = {}
+        for device in frameworks.DEVICES:
+            try:
+                frameworks.get(fw).select_device(device)
+                out[fw][device] = "available"
+            except frameworks.Unavailable as e:
+                out[fw][device] = f"skipped: {e}"
+    return out
+
+
+def framework_versions() -> dict:
+    from . import frameworks
+
+    out: dict = {}
+    for fw in frameworks.FRAMEWORKS:
+        if frameworks.installed(fw):
+            out.update(frameworks.get(fw).versions())
+    return out
+
+
+def asv_machine_extras() -> dict:
+    """Fields that asv's machine.json lacks: the GPU, its driver and CUDA, and device skip reasons.
+
+    asv copies unknown keys of ~/.asv-machine.json into results/<machine>/machine.json, so
+    they travel with the results to the leaderboard.
+    """
+    gpu = gpu_info()
+    extras = {
+        "gpu": gpu["name"] if gpu else "none",
+        "gpu_driver": gpu["driver"] if gpu else "",
+        "cuda": gpu["cuda"] if gpu else "",
+        "python": platform.python_version(),
+    }
+    # flat strings only: asv copies these keys into every results file, and its publish
+    # step hashes them
+    for fw, devices in device_report().items():
+        for device, state in devices.items():
+            extras[f"{fw}_{device}"] = state
+    extras.update({k: v for k, v in framework_versions().items() if k not in ("gpu", "cuda")})
+    return extras
+
+
+def annotate_asv_machine(machine: str, extras: dict, path: str | None = None) -> None:
+    """Merge ``extras`` into this machine's entry of asv's machine file (~/.asv-machine.json)."""
+    import json
+    from pathlib import Path
+
+    p = Path(path or Path.home() / ".asv-machine.json")
+    doc = json.loads(p.read_text()) if p.exists() else {"version": 1}
+    doc.setdefault(machine, {"machine": machine}).update(extras)
+    p.write_text(json.dumps(doc, indent=4, sort_keys=True))

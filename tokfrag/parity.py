@@ -36,6 +36,7 @@ LOSS_RTOL = 1e-3
 WEIGHTS_ATOL = 1e-3
 TRAJECTORY_STEPS = 20
 FIXED_BATCH = 64
+PARITY_CHUNK = 1000  # test samples preprocessed at a time
 PORT_SEED = 12345  # weights for the forward checks differ from the training initialisation
 
 CHECKS = ("structure", "preprocess pytorch", "preprocess tensorflow", "forward pt->tf", "forward tf->pt",
@@ -113,15 +114,15 @@ def check_pipeline(spec: PipelineSpec, tf_spec: PipelineSpec | None = None) -> l
         return [Row(spec.name, c, why, None, "-") for c in CHECKS]
     pt_impl, tf_impl = frameworks.get("pytorch"), frameworks.get("tensorflow")
     prepared = data.load(spec.dataset.name)
-    centroids = prepared.codebook(spec) if spec.codebook is not None else None
+    codebook = prepared.codebook(spec) if spec.codebook is not None else None
     rows: list[Row] = []
 
     def add(check, ok, diff, tol, detail=""):
         rows.append(Row(spec.name, check, _status(ok), None if diff is None else float(diff), tol, detail))
 
     start = params.initial(spec, seed=PORT_SEED)
-    pt = pt_impl.Trainer(spec, centroids=centroids, weights=start)
-    tf = tf_impl.Trainer(tf_spec, centroids=centroids, weights=start)
+    pt = pt_impl.Trainer(spec, codebook=codebook, weights=start)
+    tf = tf_impl.Trainer(tf_spec, codebook=codebook, weights=start)
 
     # 1. structure
     canon = {n: tuple(s) for n, s in params.shapes(spec).items()}
@@ -136,25 +137,34 @@ def check_pipeline(spec: PipelineSpec, tf_spec: PipelineSpec | None = None) -> l
         detail += f"; counts differ: torch {n_pt}, tf {n_tf}"
     add("structure", not bad and n_pt == n_tf == params.count(spec), len(bad) + abs(n_pt - n_tf), "exact", detail)
 
-    # 2. preprocessing over the whole test split, against the numpy reference
-    ref = reference.preprocess(spec, prepared.test_x, centroids)
+    # 2. preprocessing over the whole test split, against the numpy reference (in chunks: bounded memory)
     for name, trainer in (("pytorch", pt), ("tensorflow", tf)):
-        got = np.asarray(trainer.inputs(prepared.test_x))
-        if got.shape != ref.shape:
-            add(f"preprocess {name}", False, None, "shape", f"shape {got.shape}, reference {ref.shape}")
+        wrong, worst, total, shape_error = 0, 0.0, 0, ""
+        for i in range(0, len(prepared.test_y), PARITY_CHUNK):
+            raw = prepared.test_x[i:i + PARITY_CHUNK]
+            ref = reference.preprocess(spec, raw, codebook)
+            got = np.asarray(trainer.preprocess(trainer.upload(raw)))
+            if got.shape != ref.shape:
+                shape_error = f"shape {got.shape}, reference {ref.shape}"
+                break
+            total += ref.size
+            if spec.representation == "token":
+                wrong += int((got != ref).sum())
+            else:
+                worst = max(worst, float(np.abs(got - ref).max()))
+        if shape_error:
+            add(f"preprocess {name}", False, None, "shape", shape_error)
         elif spec.representation == "token":
-            wrong = int((got != ref).sum())
             add(f"preprocess {name}", wrong == 0, wrong, "exact ids",
-                f"{wrong} of {ref.size} ids differ" if wrong else f"{ref.size} ids")
+                f"{wrong} of {total} ids differ" if wrong else f"{total} ids")
         else:
-            diff = float(np.abs(got - ref).max())
-            add(f"preprocess {name}", diff <= FRAGMENT_ATOL, diff, f"atol {FRAGMENT_ATOL:g}")
+            add(f"preprocess {name}", worst <= FRAGMENT_ATOL, worst, f"atol {FRAGMENT_ATOL:g}")
 
     # fixed batch: the first test samples, preprocessed by the reference (both sides see the same input)
-    xb, yb = ref[:FIXED_BATCH], prepared.test_y[:FIXED_BATCH]
+    xb, yb = reference.preprocess(spec, prepared.test_x[:FIXED_BATCH], codebook), prepared.test_y[:FIXED_BATCH]
 
     def fwd_in(trainer, x):
-        return trainer.upload(x if spec.representation == "token" else x.astype(np.float32))
+        return trainer.tensor(x if spec.representation == "token" else x.astype(np.float32))
 
     # 3. forward, both directions
     pt_logits = np.asarray(pt.logits(fwd_in(pt, xb)))
@@ -162,9 +172,9 @@ def check_pipeline(spec: PipelineSpec, tf_spec: PipelineSpec | None = None) -> l
     diff = float(np.abs(np.asarray(tf.logits(fwd_in(tf, xb))) - pt_logits).max())
     add("forward pt->tf", diff <= LOGITS_ATOL, diff, f"atol {LOGITS_ATOL:g}",
         "logits differ: check norm epsilon, GELU form, weight layout" if diff > LOGITS_ATOL else "")
-    native_tf = tf_impl.Trainer(tf_spec, centroids=centroids, weights="native")
+    native_tf = tf_impl.Trainer(tf_spec, codebook=codebook, weights="native")
     tf_logits = np.asarray(native_tf.logits(fwd_in(native_tf, xb)))
-    pt2 = pt_impl.Trainer(spec, centroids=centroids, weights=native_tf.parameters())  # TF -> torch by name
+    pt2 = pt_impl.Trainer(spec, codebook=codebook, weights=native_tf.parameters())  # TF -> torch by name
     diff = float(np.abs(np.asarray(pt2.logits(fwd_in(pt2, xb))) - tf_logits).max())
     add("forward tf->pt", diff <= LOGITS_ATOL, diff, f"atol {LOGITS_ATOL:g}",
         "logits differ: check norm epsilon, GELU form, weight layout" if diff > LOGITS_ATOL else "")
@@ -186,9 +196,9 @@ def check_pipeline(spec: PipelineSpec, tf_spec: PipelineSpec | None = None) -> l
         f"closest to its tolerance: {worst_name} ({worst:.3g} vs {worst_tol:.3g})")
 
     # 5. training trajectory: identical batches and rates for K AdamW steps
-    pt = pt_impl.Trainer(spec, centroids=centroids, weights=start)
-    tf = tf_impl.Trainer(tf_spec, centroids=centroids, weights=start)
-    x_all, y_all = reference.preprocess(spec, prepared.train_x, centroids), prepared.train_y
+    pt = pt_impl.Trainer(spec, codebook=codebook, weights=start)
+    tf = tf_impl.Trainer(tf_spec, codebook=codebook, weights=start)
+    y_all = prepared.train_y
     t = spec.train
     order = batch_order(t.seed, 0, len(y_all))
     total = t.total_steps(len(y_all))
@@ -196,8 +206,9 @@ def check_pipeline(spec: PipelineSpec, tf_spec: PipelineSpec | None = None) -> l
     for step in range(TRAJECTORY_STEPS):
         idx = order[(step * t.batch_size) % len(y_all):][: t.batch_size]
         lr = t.lr_at(step, total)
-        a = pt.sync(pt.train_step(fwd_in(pt, x_all[idx]), pt.labels(y_all[idx]), lr))
-        b = tf.sync(tf.train_step(fwd_in(tf, x_all[idx]), tf.labels(y_all[idx]), lr))
+        x = reference.preprocess(spec, prepared.train_x[idx], codebook)
+        a = pt.sync(pt.train_step(fwd_in(pt, x), pt.labels(y_all[idx]), lr))
+        b = tf.sync(tf.train_step(fwd_in(tf, x), tf.labels(y_all[idx]), lr))
         rel = abs(a - b) / max(abs(a), 1e-12)
         if rel >= worst_rel:
             worst_rel, worst_step = rel, step

@@ -11,15 +11,26 @@ Conventions that both implementations follow, and that the parity checks pin dow
 * Token ids are the nearest codebook centroid by squared Euclidean distance on the raw
   0-255 cell values. Centroids are stored rounded to integers, so for windows of up to 129
   cells every term of ``|u|^2 - 2 u.c + |c|^2`` and every partial sum is an integer of
-  magnitude below 2**24: float32 computes the distance *exactly*, in any summation order. Exact ties are real (two centroids at the same distance) and are broken
-  by the rule **lowest centroid index wins**.
+  magnitude below 2**24: float32 computes the distance *exactly*, in any summation order.
+  Larger windows (video tubelets) compute it in float64, exact up to 2**53. Exact ties are
+  real (two centroids at the same distance) and are broken by the rule **lowest centroid
+  index wins**.
+* Text fragments are the first ``L * w`` UTF-8 bytes, zero-padded, cut into windows of ``w``
+  bytes, each byte one-hot encoded over 256 values with byte 0 (padding) as all zeros:
+  (N, L, w * 256) float32.
+* Text tokens are words: lower-cased character by character, ASCII punctuation deleted,
+  split on whitespace; id 0 pads, id 1 is out of vocabulary, ids 2.. are the vocabulary in
+  order (most frequent training word first); the first ``max_len`` words are kept.
 """
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+
 import numpy as np
 
-from .spec import Codebook, PipelineSpec, Windows
+from .spec import Codebook, PipelineSpec, Vocabulary, Windows
 
 # Largest window (in cells) whose expanded squared distances stay exact in float32:
 # |u|^2 - 2 u.c reaches 2 * cells * 255**2 in magnitude, which must stay below 2**24.
@@ -71,13 +82,75 @@ def tokens(x: np.ndarray, spec: Windows, centroids: np.ndarray) -> np.ndarray:
     return nearest(w.reshape(-1, cells), centroids).reshape(n, length)
 
 
-def preprocess(spec: PipelineSpec, x: np.ndarray, centroids: np.ndarray | None = None) -> np.ndarray:
-    """The model input of ``spec`` for samples ``x``: fragments or token ids."""
+def distance_dtype(cells: int):
+    """float32 where the expanded squared distance is exact, else float64."""
+    return np.float32 if cells <= MAX_EXACT_WINDOW else np.float64
+
+
+# --- text -----------------------------------------------------------------------------
+
+PUNCTUATION = r"""[!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]"""  # ASCII punctuation, as a regex class
+
+
+def standardize(text: str) -> str:
+    """Lower-case each character on its own (no context rules), then delete ASCII punctuation."""
+    return re.sub(PUNCTUATION, "", "".join(c.lower() for c in text))
+
+
+def words(text: str) -> list[str]:
+    return standardize(text).split()
+
+
+def build_vocabulary(texts, vocab: Vocabulary) -> list[str]:
+    """The most frequent training words (count >= min_count), ties by word, at most size - 2."""
+    counts = Counter(w for t in texts for w in words(t))
+    ranked = sorted((w for w, c in counts.items() if c >= vocab.min_count), key=lambda w: (-counts[w], w))
+    return ranked[: vocab.words]
+
+
+def word_ids(texts, vocabulary: list[str], max_len: int) -> np.ndarray:
+    """(N, max_len) int64 ids: 0 padding, 1 out of vocabulary, 2 + rank for a known word."""
+    index = {w: i + 2 for i, w in enumerate(vocabulary)}
+    out = np.zeros((len(texts), max_len), dtype=np.int64)
+    for i, t in enumerate(texts):
+        ids = [index.get(w, 1) for w in words(t)[:max_len]]
+        out[i, : len(ids)] = ids
+    return out
+
+
+def text_bytes(texts, length: int) -> np.ndarray:
+    """(N, length) uint8: the first ``length`` UTF-8 bytes of each text, zero-padded."""
+    out = np.zeros((len(texts), length), dtype=np.uint8)
+    for i, t in enumerate(texts):
+        b = t.encode("utf-8")[:length]
+        out[i, : len(b)] = np.frombuffer(b, dtype=np.uint8)
+    return out
+
+
+def byte_fragments(texts, spec: Windows, length: int) -> np.ndarray:
+    """(N, L, w * 256) float32 one-hot bytes per window; byte 0 (padding) is all zeros."""
+    b = windows(text_bytes(texts, length), spec).astype(np.int64)  # (N, L, w)
+    n, l, w = b.shape
+    out = np.zeros((n, l, w, 256), dtype=np.float32)
+    np.put_along_axis(out, b[..., None], 1.0, axis=-1)
+    out[..., 0] = 0.0
+    return out.reshape(n, l, w * 256)
+
+
+def preprocess(spec: PipelineSpec, x: np.ndarray, codebook=None) -> np.ndarray:
+    """The model input of ``spec`` for samples ``x``: fragments or token ids.
+
+    ``codebook`` is the k-means centroids (signals) or the vocabulary (words) of a token pipeline.
+    """
     if spec.representation == "fragment":
+        if spec.dataset.kind == "text":
+            return byte_fragments(x, spec.windows, spec.dataset.signal_shape[0])
         return fragments(x, spec.windows)
-    if centroids is None:
-        raise ValueError(f"{spec.name} needs its codebook centroids")
-    return tokens(x, spec.windows, centroids)
+    if codebook is None:
+        raise ValueError(f"{spec.name} needs its codebook")
+    if spec.words:
+        return word_ids(x, codebook, spec.codebook.max_len)
+    return tokens(x, spec.windows, codebook)
 
 
 def fit_codebook(train_x: np.ndarray, windows_spec: Windows, codebook: Codebook, seed: int, progress=None) -> np.ndarray:
@@ -86,11 +159,6 @@ def fit_codebook(train_x: np.ndarray, windows_spec: Windows, codebook: Codebook,
     Returns (K, cells) uint8 centroids, rounded to integers (see the module docstring).
     ``progress``, if given, is called once per finished Lloyd iteration.
     """
-    if windows_spec.size > MAX_EXACT_WINDOW:
-        raise ValueError(
-            f"windows of {windows_spec.size} cells are too large for exact float32 token "
-            f"assignment (at most {MAX_EXACT_WINDOW})"
-        )
     rng = np.random.default_rng(seed)
     w = windows(train_x, windows_spec).reshape(-1, windows_spec.size)
     if len(w) > codebook.sample:

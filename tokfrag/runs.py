@@ -32,18 +32,12 @@ def session() -> str:
     return f"asv-{ppid}-{start}"
 
 
-def _key(spec: PipelineSpec, **combo) -> str:
-    blob = json.dumps({"spec": spec.to_dict(), "combo": combo, "session": session()}, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:24]
-
-
-def result(framework: str, spec: PipelineSpec, device: str = "cpu", mode: str = "default",
-           precision: str = "fp32") -> dict:
-    """The training result of this combination in this session, training it if needed."""
+def cached(what: dict, compute):
+    """``compute()``, once per benchmark session for the JSON-able description ``what``."""
     from .data import cache_root
-    from .training import train
 
-    key = _key(spec, framework=framework, device=device, mode=mode, precision=precision)
+    blob = json.dumps({**what, "session": session()}, sort_keys=True, default=str)
+    key = hashlib.sha256(blob.encode()).hexdigest()[:24]
     if key in _MEMO:
         return _MEMO[key]
     folder = cache_root() / "runs"
@@ -51,7 +45,7 @@ def result(framework: str, spec: PipelineSpec, device: str = "cpu", mode: str = 
     if path.exists():
         out = json.loads(path.read_text())
     else:
-        out = train(framework, spec, device=device, mode=mode, precision=precision, progress=False)
+        out = compute()
         folder.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{os.getpid()}")
         tmp.write_text(json.dumps(out))
@@ -59,6 +53,37 @@ def result(framework: str, spec: PipelineSpec, device: str = "cpu", mode: str = 
         _prune(folder)
     _MEMO[key] = out
     return out
+
+
+def result(framework: str, spec: PipelineSpec, device: str = "cpu", mode: str = "default",
+           precision: str = "fp32") -> dict:
+    """The training result of this combination in this session, training it if needed."""
+    from .training import train
+
+    what = {"spec": spec.to_dict(), "framework": framework, "device": device, "mode": mode, "precision": precision}
+    return cached(what, lambda: train(framework, spec, device=device, mode=mode, precision=precision,
+                                      progress=False))
+
+
+def peak(device: str, precision: str) -> dict:
+    """The machine's measured matmul peak (FLOP/s) on ``device`` in ``precision``: the best of
+    every installed framework's probe, with each probe's figure."""
+    from . import frameworks
+
+    def probe():
+        out = {}
+        for fw in frameworks.FRAMEWORKS:
+            try:
+                impl = frameworks.get(fw)
+                if precision in impl.PRECISIONS:
+                    out[fw] = impl.matmul_peak(device, precision)
+            except frameworks.Unavailable:
+                pass
+        if not out:
+            raise frameworks.Unavailable(f"no framework can probe {device} in {precision}")
+        return {"peak": max(out.values()), "probes": out}
+
+    return cached({"probe": "matmul", "device": device, "precision": precision}, probe)
 
 
 def _prune(folder: Path) -> None:

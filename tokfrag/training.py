@@ -13,7 +13,7 @@ import numpy as np
 
 from . import frameworks
 from .augment import shift
-from .spec import PipelineSpec
+from .spec import PipelineSpec, with_overrides
 
 
 def batch_order(seed: int, epoch: int, n: int) -> np.ndarray:
@@ -28,14 +28,18 @@ def make_trainer(framework: str, spec: PipelineSpec, device: str = "cpu", mode: 
 
     impl = frameworks.get(framework)
     prepared = data.load(spec.dataset.name)
-    centroids = prepared.codebook(spec) if spec.codebook is not None else None
+    codebook = prepared.codebook(spec) if spec.codebook is not None else None
     return impl.Trainer(spec, device=device, mode=mode, precision=precision,
-                        centroids=centroids, weights=weights), prepared
+                        codebook=codebook, weights=weights), prepared
 
 
-def evaluate(trainer, inputs, labels: np.ndarray, batch_size: int) -> float:
-    """Test accuracy in %."""
-    return float((trainer.predict(inputs, batch_size) == labels).mean() * 100.0)
+def evaluate(trainer, samples: np.ndarray, labels: np.ndarray, batch_size: int) -> float:
+    """Test accuracy in %, preprocessing the raw samples batch by batch (bounded memory)."""
+    right = 0
+    for i in range(0, len(labels), batch_size):
+        x = trainer.preprocess(trainer.upload(samples[i:i + batch_size]))
+        right += int((np.asarray(trainer.predict(x, batch_size)) == labels[i:i + batch_size]).sum())
+    return 100.0 * right / len(labels)
 
 
 def augment_rng(seed: int, epoch: int) -> np.random.Generator:
@@ -43,8 +47,36 @@ def augment_rng(seed: int, epoch: int) -> np.random.Generator:
     return np.random.default_rng([seed, epoch, 1])
 
 
+def with_oom_backoff(run, spec: PipelineSpec, oom_errors: tuple, log=None):
+    """Call ``run(spec)``; on an out-of-memory error halve the batch size and retry.
+
+    As timm's benchmark.py does. Returns ``(result, spec)`` with the spec actually used, so
+    the batch size that fitted is recorded with the results.
+    """
+    while True:
+        try:
+            return run(spec), spec
+        except oom_errors as e:
+            b = spec.train.batch_size
+            if b <= 1:
+                raise
+            (log or (lambda m: print(m, file=sys.stderr, flush=True)))(
+                f"{spec.name}: out of memory at batch size {b} ({type(e).__name__}); retrying with {b // 2}")
+            spec = with_overrides(spec, batch_size=b // 2)
+
+
 def train(framework: str, spec: PipelineSpec, device: str = "cpu", mode: str = "default",
           precision: str = "fp32", progress: bool | None = None) -> dict:
+    """Train ``spec`` for its budget (see ``train_once``), halving the batch on out-of-memory."""
+    impl = frameworks.get(framework)
+    result, used = with_oom_backoff(
+        lambda s: train_once(framework, s, device, mode, precision, progress), spec, impl.OOM_ERRORS)
+    result["batch_size"] = used.train.batch_size
+    return result
+
+
+def train_once(framework: str, spec: PipelineSpec, device: str = "cpu", mode: str = "default",
+               precision: str = "fp32", progress: bool | None = None) -> dict:
     """Train ``spec`` for its budget and evaluate after every epoch.
 
     Every batch is shifted (``TrainConfig.max_shift``) in numpy, then uploaded and
@@ -55,10 +87,6 @@ def train(framework: str, spec: PipelineSpec, device: str = "cpu", mode: str = "
     """
     trainer, prepared = make_trainer(framework, spec, device, mode, precision)
     t = spec.train
-    t0 = time.perf_counter()
-    x_test = trainer.inputs(prepared.test_x)
-    trainer.sync()
-    preprocess_seconds = time.perf_counter() - t0
     y_train = trainer.labels(prepared.train_y)
     n = len(prepared.train_y)
     b = min(t.batch_size, n)
@@ -83,7 +111,7 @@ def train(framework: str, spec: PipelineSpec, device: str = "cpu", mode: str = "
             bar.update()
         last_loss = trainer.sync(loss)  # synchronise before the clock stops
         train_seconds += time.perf_counter() - start
-        acc = evaluate(trainer, x_test, prepared.test_y, t.eval_batch_size)
+        acc = evaluate(trainer, prepared.test_x, prepared.test_y, t.eval_batch_size)
         curve.append({"epoch": epoch + 1, "train_seconds": train_seconds, "accuracy": acc, "loss": last_loss})
         bar.set_postfix(acc=f"{acc:.1f}%", loss=f"{last_loss:.3f}")
         if time_to_target is None and acc >= spec.dataset.target_accuracy:
@@ -95,6 +123,5 @@ def train(framework: str, spec: PipelineSpec, device: str = "cpu", mode: str = "
         "train_seconds": train_seconds,
         "samples_per_second": total * b / train_seconds,
         "time_to_target": time_to_target,
-        "preprocess_seconds": preprocess_seconds,
         "curve": curve,
     }

@@ -18,7 +18,7 @@ from . import preprocess
 from .model import TokFragEncoder, load_parameters, named_parameters
 
 MODES = ("default", "compiled")
-PRECISIONS = ("fp32",)
+PRECISIONS = ("fp32", "bf16")  # bf16: autocast (matmuls in bfloat16, weights and optimizer in float32)
 OOM_ERRORS = (torch.OutOfMemoryError,)
 PREPROCESS_CHUNK = 1024
 
@@ -37,7 +37,7 @@ class Trainer:
     framework = "pytorch"
 
     def __init__(self, spec: PipelineSpec, device: str = "cpu", mode: str = "default",
-                 precision: str = "fp32", centroids: np.ndarray | None = None,
+                 precision: str = "fp32", codebook=None,
                  weights: dict[str, np.ndarray] | str | None = None):
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; valid modes: {', '.join(MODES)}")
@@ -50,11 +50,14 @@ class Trainer:
         self.model = TokFragEncoder(spec).to(self.device)
         if not (isinstance(weights, str) and weights == "native"):  # "native": keep the framework's own init
             load_parameters(self.model, weights if weights is not None else params.initial(spec))
-        self.centroids = None
+        self.codebook = None  # k-means centroids on the device, or a word tokenizer
         if spec.representation == "token":
-            if centroids is None:
-                raise ValueError(f"{spec.name} needs its codebook centroids")
-            self.centroids = torch.as_tensor(centroids, dtype=torch.float32, device=self.device)
+            if codebook is None:
+                raise ValueError(f"{spec.name} needs its codebook")
+            if spec.words:
+                self.codebook = preprocess.WordTokenizer(codebook, spec.codebook.max_len)
+            else:
+                self.codebook = torch.as_tensor(np.asarray(codebook), dtype=torch.float32, device=self.device)
         shapes = params.shapes(spec)
         decay = [p for n, p in self.model.named_parameters() if params.decays(n, shapes[n])]
         rest = [p for n, p in self.model.named_parameters() if not params.decays(n, shapes[n])]
@@ -64,23 +67,34 @@ class Trainer:
             lr=t.lr, betas=tuple(t.betas), eps=t.eps,
         )
         self.forward = torch.compile(self.model) if mode == "compiled" else self.model
+        self.autocast = dict(device_type=self.device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
     # --- data -------------------------------------------------------------------------
     def inputs(self, x: np.ndarray) -> torch.Tensor:
-        """Preprocess uint8 samples on the device, in chunks: fragments or token ids."""
-        out = []
+        """Preprocess samples on the device, in chunks: fragments or token ids."""
         with torch.no_grad():
-            for i in range(0, len(x), PREPROCESS_CHUNK):
-                out.append(self.preprocess(torch.from_numpy(np.ascontiguousarray(x[i:i + PREPROCESS_CHUNK])).to(self.device)))
-        return torch.cat(out)
+            return torch.cat([self.preprocess(self.upload(x[i:i + PREPROCESS_CHUNK]))
+                              for i in range(0, len(x), PREPROCESS_CHUNK)])
 
-    def preprocess(self, x: torch.Tensor) -> torch.Tensor:
-        w = self.spec.windows
-        if self.spec.representation == "fragment":
+    def preprocess(self, x) -> torch.Tensor:
+        """Uploaded samples (see ``upload``) -> the model input, on the device."""
+        spec, w = self.spec, self.spec.windows
+        if spec.dataset.kind == "text":
+            if spec.representation == "token":
+                return self.codebook(x).to(self.device)  # words -> ids on the host, then uploaded
+            return preprocess.byte_fragments(preprocess.text_bytes(x, spec.dataset.signal_shape[0]).to(self.device), w)
+        if spec.representation == "fragment":
             return preprocess.fragments(x, w)
-        return preprocess.tokens(x, w, self.centroids)
+        return preprocess.tokens(x, w, self.codebook)
 
-    def upload(self, x: np.ndarray) -> torch.Tensor:
+    def upload(self, x: np.ndarray):
+        """Samples to the device: uint8 arrays as tensors; texts stay host strings (torch has none)."""
+        if self.spec.dataset.kind == "text":
+            return list(x)
+        return torch.from_numpy(np.ascontiguousarray(x)).to(self.device)
+
+    def tensor(self, x: np.ndarray) -> torch.Tensor:
+        """An already preprocessed numpy array (fragments or ids) as a model input on the device."""
         return torch.from_numpy(np.ascontiguousarray(x)).to(self.device)
 
     def labels(self, y: np.ndarray) -> torch.Tensor:
@@ -91,7 +105,9 @@ class Trainer:
 
     # --- compute ----------------------------------------------------------------------
     def _loss(self, x, y):
-        return F.cross_entropy(self.forward(x), y)
+        with torch.autocast(**self.autocast):
+            logits = self.forward(x)
+        return F.cross_entropy(logits.float(), y)
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor, lr: float) -> torch.Tensor:
         """One AdamW step at rate ``lr``; returns the loss tensor (not synchronised)."""
@@ -106,8 +122,8 @@ class Trainer:
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         self.model.eval()
-        with torch.inference_mode():
-            return self.forward(x)
+        with torch.inference_mode(), torch.autocast(**self.autocast):
+            return self.forward(x).float()
 
     def sync(self, value=None) -> float | None:
         """Wait for the device; returns ``value`` as a Python float if given."""
@@ -148,6 +164,53 @@ class Trainer:
         if self.device.type == "cuda":
             return int(torch.cuda.max_memory_allocated(self.device))
         return None
+
+
+def bare_step_seconds(spec: PipelineSpec, batch_size: int, steps: int, device: str = "cpu") -> float:
+    """Seconds per training step of the same model in a bare loop on synthetic tensors (timm's
+    benchmark.py style): no Trainer, no preprocessing, no rate schedule."""
+    import time
+
+    torch.set_num_threads(threads())
+    dev = select_device(device)
+    model = TokFragEncoder(spec).to(dev)
+    opt = torch.optim.AdamW(model.parameters(), lr=spec.train.lr, weight_decay=spec.train.weight_decay)
+    if spec.representation == "fragment":
+        x = torch.rand(batch_size, spec.seq_len, spec.input_dim, device=dev)
+    else:
+        x = torch.randint(0, spec.input_dim, (batch_size, spec.seq_len), device=dev)
+    y = torch.randint(0, spec.dataset.num_classes, (batch_size,), device=dev)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    for _ in range(3):
+        step().item()
+    start = time.perf_counter()
+    for _ in range(steps):
+        loss = step()
+    loss.item()
+    return (time.perf_counter() - start) / steps
+
+
+def matmul_peak(device: str = "cpu", precision: str = "fp32", n: int = 2048, seconds: float = 1.0) -> float:
+    """FLOP/s of repeated n x n matmuls: the probe of the machine's peak for MFU."""
+    import time
+
+    dev = select_device(device)
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    torch.set_num_threads(threads())
+    a, b = torch.randn(n, n, device=dev, dtype=dtype), torch.randn(n, n, device=dev, dtype=dtype)
+    (a @ b).sum().item()  # warm-up
+    reps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        (a @ b).sum().item()
+        reps += 1
+    return 2 * n**3 * reps / (time.perf_counter() - start)
 
 
 def versions() -> dict[str, str]:

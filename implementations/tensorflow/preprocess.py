@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from tokfrag.reference import MAX_EXACT_WINDOW, PUNCTUATION
 from tokfrag.spec import Windows
 
 
@@ -41,8 +42,9 @@ def tokens(x: tf.Tensor, spec: Windows, centroids: tf.Tensor) -> tf.Tensor:
     several minima it returns, so ties are broken explicitly: the key distance * K + index
     is unique, and its minimum carries the lowest index among the nearest centroids.
     """
-    u = windows(x, spec)  # (N, L, P)
-    c = tf.cast(centroids, tf.float32)  # (K, P)
+    dtype = tf.float32 if spec.size <= MAX_EXACT_WINDOW else tf.float64  # exact either way
+    u = tf.cast(windows(x, spec), dtype)  # (N, L, P)
+    c = tf.cast(centroids, dtype)  # (K, P)
     k = tf.shape(c)[0]
     n, length = tf.shape(u)[0], tf.shape(u)[1]
     flat = tf.reshape(u, (-1, spec.size))  # (N*L, P)
@@ -52,3 +54,33 @@ def tokens(x: tf.Tensor, spec: Windows, centroids: tf.Tensor) -> tf.Tensor:
     key = tf.cast(d, tf.int64) * k64 + tf.range(k64)
     ids = tf.reduce_min(key, axis=-1) % k64
     return tf.reshape(ids, (n, length))
+
+
+# --- text -------------------------------------------------------------------------------
+
+def byte_fragments(texts: tf.Tensor, spec: Windows, length: int) -> tf.Tensor:
+    """strings (N,) -> float32 (N, L, w * 256): first ``length`` UTF-8 bytes, one-hot, padding zeros."""
+    b = tf.io.decode_raw(texts, tf.uint8, fixed_length=length)  # (N, length), zero-padded or cut
+    ids = tf.cast(windows(b, spec), tf.int32)  # (N, L, w)
+    onehot = tf.one_hot(ids, 256) * tf.cast(ids > 0, tf.float32)[..., None]
+    return tf.reshape(onehot, (tf.shape(b)[0], -1, spec.size * 256))
+
+
+def standardize(texts: tf.Tensor) -> tf.Tensor:
+    """Unicode lower case, then ASCII punctuation deleted (the reference's word rules)."""
+    return tf.strings.regex_replace(tf.strings.lower(texts, encoding="utf-8"), PUNCTUATION, "")
+
+
+class WordTokenizer:
+    """Keras ``TextVectorization`` configured to the reference's word rules: id 0 padding,
+    1 unknown ("[UNK]"), the vocabulary from 2, first ``max_len`` words kept."""
+
+    def __init__(self, vocabulary: list[str], max_len: int):
+        import keras
+
+        self.layer = keras.layers.TextVectorization(
+            standardize=standardize, split="whitespace", output_mode="int",
+            output_sequence_length=max_len, vocabulary=list(vocabulary))
+
+    def __call__(self, texts: tf.Tensor) -> tf.Tensor:
+        return tf.cast(self.layer(texts), tf.int64)

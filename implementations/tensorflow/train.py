@@ -18,7 +18,7 @@ from . import preprocess
 from .model import TokFragEncoder, load_parameters, named_parameters, variables
 
 MODES = ("default", "compiled")
-PRECISIONS = ("fp32",)
+PRECISIONS = ("fp32", "bf16")  # bf16: Keras "mixed_bfloat16" (compute in bfloat16, variables float32)
 OOM_ERRORS = (tf.errors.ResourceExhaustedError,)
 PREPROCESS_CHUNK = 1024
 
@@ -65,7 +65,7 @@ class Trainer:
     framework = "tensorflow"
 
     def __init__(self, spec: PipelineSpec, device: str = "cpu", mode: str = "default",
-                 precision: str = "fp32", centroids: np.ndarray | None = None,
+                 precision: str = "fp32", codebook=None,
                  weights: dict[str, np.ndarray] | str | None = None):
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; valid modes: {', '.join(MODES)}")
@@ -75,7 +75,7 @@ class Trainer:
         self.device = select_device(device)
         jit = mode == "compiled"
         with tf.device(self.device):
-            self.model = TokFragEncoder(spec)
+            self.model = TokFragEncoder(spec, dtype="mixed_bfloat16" if precision == "bf16" else "float32")
             if spec.representation == "fragment":
                 dummy = tf.zeros((1, spec.seq_len, spec.input_dim), tf.float32)
             else:
@@ -83,11 +83,14 @@ class Trainer:
             self.model(dummy)  # build every layer
             if not (isinstance(weights, str) and weights == "native"):  # "native": keep the framework's own init
                 load_parameters(self.model, weights if weights is not None else params.initial(spec))
-            self.centroids = None
+            self.codebook = None  # k-means centroids on the device, or a word tokenizer
             if spec.representation == "token":
-                if centroids is None:
-                    raise ValueError(f"{spec.name} needs its codebook centroids")
-                self.centroids = tf.constant(np.asarray(centroids, np.float32))
+                if codebook is None:
+                    raise ValueError(f"{spec.name} needs its codebook")
+                if spec.words:
+                    self.codebook = preprocess.WordTokenizer(codebook, spec.codebook.max_len)
+                else:
+                    self.codebook = tf.constant(np.asarray(codebook, np.float32))
             t = spec.train
             self.optimizer = AdamW(
                 learning_rate=t.lr, weight_decay=t.weight_decay, beta_1=t.betas[0], beta_2=t.betas[1],
@@ -104,14 +107,19 @@ class Trainer:
 
     # --- data -------------------------------------------------------------------------
     def _preprocess_ops(self, x):
-        if self.spec.representation == "fragment":
-            return preprocess.fragments(x, self.spec.windows)
-        return preprocess.tokens(x, self.spec.windows, self.centroids)
+        spec, w = self.spec, self.spec.windows
+        if spec.dataset.kind == "text":
+            if spec.representation == "token":
+                return self.codebook(x)
+            return preprocess.byte_fragments(x, w, spec.dataset.signal_shape[0])
+        if spec.representation == "fragment":
+            return preprocess.fragments(x, w)
+        return preprocess.tokens(x, w, self.codebook)
 
     def inputs(self, x: np.ndarray) -> tf.Tensor:
-        """Preprocess uint8 samples on the device, in chunks: fragments or token ids."""
+        """Preprocess samples on the device, in chunks: fragments or token ids."""
         with tf.device(self.device):
-            return tf.concat([self.preprocess(tf.constant(x[i:i + PREPROCESS_CHUNK]))
+            return tf.concat([self.preprocess(self.upload(x[i:i + PREPROCESS_CHUNK]))
                               for i in range(0, len(x), PREPROCESS_CHUNK)], axis=0)
 
     def preprocess(self, x: tf.Tensor) -> tf.Tensor:
@@ -119,6 +127,14 @@ class Trainer:
             return self._preprocess(x)
 
     def upload(self, x: np.ndarray) -> tf.Tensor:
+        """Samples to the device (texts as a string tensor)."""
+        if self.spec.dataset.kind == "text":
+            return tf.constant([str(t) for t in x])
+        with tf.device(self.device):
+            return tf.identity(tf.constant(x))
+
+    def tensor(self, x: np.ndarray) -> tf.Tensor:
+        """An already preprocessed numpy array (fragments or ids) as a model input on the device."""
         with tf.device(self.device):
             return tf.identity(tf.constant(x))
 
@@ -152,7 +168,7 @@ class Trainer:
 
     def logits(self, x: tf.Tensor) -> tf.Tensor:
         with tf.device(self.device):
-            return self._forward(x)
+            return tf.cast(self._forward(x), tf.float32)
 
     def sync(self, value=None) -> float | None:
         """Wait for the device; returns ``value`` as a Python float if given."""
@@ -199,6 +215,55 @@ class Trainer:
         if self.device.startswith("/GPU"):
             return int(tf.config.experimental.get_memory_info("GPU:0")["peak"])
         return None
+
+
+def bare_step_seconds(spec: PipelineSpec, batch_size: int, steps: int, device: str = "cpu") -> float:
+    """Seconds per training step of the same model in a bare loop on synthetic tensors (timm's
+    benchmark.py style): no Trainer, no preprocessing, no rate schedule."""
+    import time
+
+    with tf.device(select_device(device)):
+        model = TokFragEncoder(spec)
+        if spec.representation == "fragment":
+            x = tf.random.uniform((batch_size, spec.seq_len, spec.input_dim))
+        else:
+            x = tf.random.uniform((batch_size, spec.seq_len), 0, spec.input_dim, dtype=tf.int64)
+        y = tf.random.uniform((batch_size,), 0, spec.dataset.num_classes, dtype=tf.int64)
+        model(x)
+        opt = keras.optimizers.AdamW(learning_rate=spec.train.lr, weight_decay=spec.train.weight_decay)
+
+        @tf.function
+        def step():
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, model(x, training=True)))
+            grads = tape.gradient(loss, model.trainable_variables)
+            opt.apply_gradients(zip(grads, model.trainable_variables))
+            return loss
+
+        for _ in range(3):
+            step().numpy()
+        start = time.perf_counter()
+        for _ in range(steps):
+            loss = step()
+        loss.numpy()
+    return (time.perf_counter() - start) / steps
+
+
+def matmul_peak(device: str = "cpu", precision: str = "fp32", n: int = 2048, seconds: float = 1.0) -> float:
+    """FLOP/s of repeated n x n matmuls: the probe of the machine's peak for MFU."""
+    import time
+
+    dtype = tf.bfloat16 if precision == "bf16" else tf.float32
+    with tf.device(select_device(device)):
+        a = tf.cast(tf.random.normal((n, n)), dtype)
+        b = tf.cast(tf.random.normal((n, n)), dtype)
+        mm = tf.function(lambda: tf.reduce_sum(tf.cast(tf.matmul(a, b)[:1, :1], tf.float32)))
+        mm().numpy()  # warm-up
+        reps, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            mm().numpy()
+            reps += 1
+    return 2 * n**3 * reps / (time.perf_counter() - start)
 
 
 def versions() -> dict[str, str]:

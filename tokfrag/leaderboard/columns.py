@@ -1,0 +1,85 @@
+"""The leaderboard's metric columns: which benchmark feeds each, its plausible range, its format.
+
+A column is keyed on the benchmark's method name (``time_inference``), not its full name, so a
+benchmark that moves to another class or file keeps its column. A benchmark whose method is
+not listed here is ignored with a warning: add a ``Column`` to show it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+
+def seconds(v: float) -> str:
+    if v < 1e-3:
+        return f"{v * 1e6:.3g} µs"
+    if v < 1:
+        return f"{v * 1e3:.3g} ms"
+    return f"{v:.3g} s"
+
+
+def memory(v: float) -> str:
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if v >= size:
+            return f"{v / size:.3g} {unit}"
+    return f"{v:.0f} B"
+
+
+def count(v: float) -> str:
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if v >= size:
+            return f"{v / size:.3g}{unit}"
+    return f"{v:.0f}"
+
+
+def percent(v: float) -> str:
+    return f"{v:.2f}"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # name in the csv/json export
+    method: str  # benchmark method that feeds it
+    label: str  # table header
+    unit: str
+    hint: str  # header tooltip
+    lo: float  # plausible range, inclusive: a value outside it is rejected with a warning
+    hi: float
+    fmt: Callable[[float], str]
+    higher_is_better: bool = False
+
+
+TIME_LIMIT = 1e6  # seconds: no single timed call of this suite takes eleven days
+
+COLUMNS: tuple[Column, ...] = (
+    Column("accuracy", "track_accuracy", "Accuracy %", "%",
+           "test accuracy after the fixed budget (mean ± sd over seeds)", 0, 100, percent, higher_is_better=True),
+    Column("time_to_target", "track_time_to_target", "To target", "s",
+           "training seconds until test accuracy first reached the dataset's target", 0, TIME_LIMIT, seconds),
+    Column("throughput", "track_train_throughput", "Train samples/s", "samples/s",
+           "training samples per second over the whole budget", 0, 1e12, count, higher_is_better=True),
+    Column("train_step", "time_train_step", "Train step", "s", "one AdamW step on one batch", 0, TIME_LIMIT, seconds),
+    Column("preprocess", "time_preprocess", "Preprocess", "s",
+           "raw batch -> fragments or token ids, on the device", 0, TIME_LIMIT, seconds),
+    Column("latency", "time_inference", "Inference", "s", "latency of one evaluation batch", 0, TIME_LIMIT, seconds),
+    Column("peak_memory", "peakmem_train", "Peak RSS", "bytes", "peak host memory while training", 0, 2.0**50, memory),
+    Column("device_memory", "track_peak_device_memory", "GPU mem", "bytes", "peak GPU memory while training",
+           0, 2.0**50, memory),
+    Column("batch_size", "track_batch_size", "Batch", "samples",
+           "training batch size used (halved from the spec's on out-of-memory)", 1, 1e7, count),
+    Column("mfu", "track_mfu_train", "MFU %", "%",
+           "training model FLOPs utilisation: achieved / measured matmul peak of this device and precision",
+           0, 100, percent, higher_is_better=True),
+    Column("train_flops", "track_train_flops", "FLOP/s", "FLOP/s",
+           "achieved model FLOP/s of training steps (analytic FLOPs from the spec)", 0, 1e18, count,
+           higher_is_better=True),
+    Column("first_step", "track_first_step", "First step", "s",
+           "the very first training step: tracing and compilation included", 0, TIME_LIMIT, seconds),
+)
+
+# Cross-framework equivalence (failed checks per pipeline): a badge, not a ranked number.
+PARITY = Column("parity", "track_parity", "Parity", "failed checks",
+                "PyTorch vs TensorFlow equivalence checks of `tokfrag parity`", 0, 1000, count)
+
+BY_METHOD: dict[str, Column] = {c.method: c for c in COLUMNS + (PARITY,)}

@@ -1,0 +1,232 @@
+"""The leaderboard as one self-contained HTML page.
+
+Everything that comes from a results file passes through ``_e`` (HTML-escaped, quotes
+included) before it reaches the page. The page loads nothing: its style sheet and script are
+inline and allowed by their sha256 in a Content-Security-Policy that forbids everything else.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+from datetime import datetime, timezone
+from html import escape
+from pathlib import Path
+
+from . import svg
+from .assets import CSS, JS
+from .columns import COLUMNS, PARITY, Column, count, memory
+from .model import Board, Cell, Duel, Machine, Row, parity_text, split_pipeline, tensorflow_vs_pytorch, \
+    token_vs_fragment
+
+FILENAME = "leaderboard.html"
+FRAMEWORK_NAMES = {"pytorch": "PyTorch", "tensorflow": "TensorFlow"}
+
+
+def _e(s) -> str:
+    return escape(str(s), quote=True)
+
+
+def _sha256(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+def csp() -> str:
+    """Nothing may load; only this page's own inline style sheet and script may run."""
+    return (f"default-src 'none'; style-src {_sha256(CSS)}; script-src {_sha256(JS)}; img-src data:; "
+            "base-uri 'none'; form-action 'none'")
+
+
+def _filters(row) -> str:
+    return f'data-device="{_e(row.device)}" data-machine="{_e(row.machine)}"'
+
+
+def _th(label: str, hint: str = "", numeric: bool = False, first: str = "asc") -> str:
+    title = f' title="{_e(hint)}"' if hint else ""
+    kind = "num" if numeric else "text"
+    return f'<th data-type="{kind}" data-first="{first}"{title}><button type="button">{_e(label)}</button></th>'
+
+
+def _name(text: str) -> str:
+    """A cell for a name that may be long (cut with an ellipsis by the style sheet; whole in the tooltip)."""
+    return f'<td class="name" title="{_e(text)}">{_e(text)}</td>'
+
+
+def _metric(column: Column, cell: Cell, best: bool) -> str:
+    classes = "num st-" + cell.status.replace(" ", "-") + (" best" if best else "")
+    if cell.status == "ok":
+        text = _e(column.fmt(cell.mean))
+        if cell.sd is not None:
+            text += f' <span class="sd">± {_e(column.fmt(cell.sd))}</span>'
+        title = f"{column.unit}, mean of {cell.n} seeds" if cell.n > 1 else column.unit
+        data = repr(cell.mean)
+    else:
+        text, title, data = _e(cell.status), "", ""
+    inner = f'<a href="{_e(cell.link)}">{text}</a>' if cell.link else text
+    title_attr = f' title="{_e(title)}"' if title else ""
+    return f'<td class="{classes}" data-v="{data}"{title_attr}>{inner}</td>'
+
+
+def _parity(cell: Cell) -> str:
+    text = parity_text(cell)
+    css = {"pass": "par-pass", "fail": "par-fail"}.get(text.split(" ")[0], "st-" + cell.status.replace(" ", "-"))
+    data = f"{cell.mean:g}" if cell.status == "ok" else ""
+    inner = f'<a href="{_e(cell.link)}">{_e(text)}</a>' if cell.link else _e(text)
+    return f'<td class="num {css}" data-v="{data}">{inner}</td>'
+
+
+def _representation(pipeline: str) -> str:
+    _, representation, variant = split_pipeline(pipeline)
+    shown = representation + (f"@{variant}" if variant else "")
+    return f'<span class="rep-{_e(representation)}" title="{_e(pipeline)}">{_e(shown)}</span>'
+
+
+def _board_table(rows: list[Row], extra: list[str]) -> str:
+    best = {c.key: max((r.value(c.key) for r in rows if r.value(c.key) is not None), default=None)
+            for c in COLUMNS if c.higher_is_better}
+    head = [_th("#", "rank by accuracy", numeric=True), _th("Pipeline"), _th("Framework"), _th("Device")]
+    head += [_th(p) for p in extra] + [_th("Machine")]
+    head += [_th(c.label, f"{c.hint} ({c.unit})", True, "desc" if c.higher_is_better else "asc") for c in COLUMNS]
+    head += [_th("Params", "trainable parameters, from the pipeline's spec", True),
+             _th(PARITY.label, PARITY.hint + " (pass: 0 failed checks)", True)]
+    body = []
+    for rank, row in enumerate(rows, 1):
+        fw = row.params.get("framework", "")
+        cells = [f'<td class="num" data-v="{rank}">{rank}</td>', f"<td>{_representation(row.pipeline)}</td>",
+                 f"<td>{_e(FRAMEWORK_NAMES.get(fw, fw))}</td>", f"<td>{_e(row.device)}</td>"]
+        cells += [f"<td>{_e(row.params.get(p, ''))}</td>" for p in extra] + [_name(row.machine)]
+        cells += [_metric(c, row.cells[c.key], c.key in best and row.value(c.key) == best[c.key]) for c in COLUMNS]
+        n = row.param_count
+        cells.append(f'<td class="num" data-v="{n}">{count(n)}</td>' if n is not None
+                     else '<td class="num st-missing" data-v="">—</td>')
+        cells.append(_parity(row.cells[PARITY.key]))
+        body.append(f"<tr {_filters(row)}>{''.join(cells)}</tr>")
+    return (f'<div class="scroll"><table class="board"><thead><tr>{"".join(head)}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table></div>')
+
+
+def _signed(v: float | None, unit: str) -> str:
+    return "—" if v is None else f"{v:+.2f}{unit}".replace("-", "−")
+
+
+def _ratio(v: float | None) -> str:
+    return "—" if v is None else f"{v:.2f}×"
+
+
+def _duel_table(title: str, duels: list[Duel], context, labels: tuple[str, str, str]) -> str:
+    """One line per pair where both sides have an accuracy or a throughput."""
+    duels = [d for d in duels if d.accuracy_diff is not None or d.speed_ratio is not None]
+    if not duels:
+        return f"<div><h3>{_e(title)}</h3><p class=\"note\">No pair measured on both sides yet.</p></div>"
+    names = [labels[0], "Device", "Machine", labels[1], labels[2]]
+    head = "".join(_th(n, numeric=i > 2, first="desc") for i, n in enumerate(names))
+    body = []
+    for d in duels:
+        acc, speed = d.accuracy_diff, d.speed_ratio
+        body.append(f"<tr {_filters(d.a)}><td>{_e(context(d.a))}</td><td>{_e(d.a.device)}</td>"
+                    f"{_name(d.a.machine)}"
+                    f'<td class="num" data-v="{"" if acc is None else acc}">{_signed(acc, " pts")}</td>'
+                    f'<td class="num" data-v="{"" if speed is None else speed}">{_ratio(speed)}</td></tr>')
+    return (f'<div><h3>{_e(title)}</h3><table><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table></div>')
+
+
+def _extras(row: Row, skip: str) -> str:
+    return " ".join(v for k, v in row.params.items() if k not in ("device", skip, "pipeline"))
+
+
+def _dataset_section(name: str, rows: list[Row], extra: list[str], multi_machine: bool) -> str:
+    def tvf_context(row):
+        _, _, variant = split_pipeline(row.pipeline)
+        fw = row.params.get("framework", "")
+        return " ".join(p for p in (FRAMEWORK_NAMES.get(fw, fw), f"@{variant}" if variant else "",
+                                    _extras(row, "framework")) if p)
+
+    def fvp_context(row):
+        return " ".join(p for p in (split_pipeline(row.pipeline)[1], _extras(row, "framework")) if p)
+
+    plot = svg.plot(rows, multi_machine)
+    figure = (f"<figure>{plot}<figcaption>Test accuracy against training time per sample "
+              "(1 / training throughput). Orange: token, blue: fragment; circle: PyTorch, "
+              "square: TensorFlow.</figcaption></figure>" if plot else
+              '<p class="note">No run has both an accuracy and a throughput yet: nothing to plot.</p>')
+    duels = (_duel_table("Token vs fragment", token_vs_fragment(rows), tvf_context,
+                         ("Framework", "Δ accuracy (token − fragment)", "Speed (token ÷ fragment)"))
+             + _duel_table("TensorFlow vs PyTorch", tensorflow_vs_pytorch(rows), fvp_context,
+                           ("Pipeline", "Δ accuracy (TF − PT)", "Speed (TF ÷ PT)")))
+    return (f'<section data-dataset="{_e(name)}"><h2>{_e(name)} <small class="note count"></small></h2>'
+            f'{_board_table(rows, extra)}<div class="duo">{figure}<div>{duels}</div></div></section>')
+
+
+def _date(ms: float | None) -> str:
+    if ms is None:
+        return ""
+    try:
+        return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%d")
+    except (OverflowError, OSError, ValueError):
+        return ""
+
+
+def _machines_table(machines: dict[str, Machine]) -> str:
+    head = "".join(_th(n) for n in ("Machine", "CPU", "GPU", "RAM", "OS", "Python", "Frameworks", "Commit"))
+    body = []
+    for m in machines.values():
+        f = m.fields
+        cpu = f.get("cpu", "") + (f" ({f['num_cpu']} cores)" if f.get("num_cpu") else "")
+        ram = f.get("ram", "")
+        ram = memory(int(ram)) if re.fullmatch(r"[0-9]{1,20}", ram) else ram  # bytes, as tokfrag bench records
+        os_ = " ".join(p for p in (f.get("os", ""), f.get("arch", "")) if p)
+        gpu = f.get("gpu", "") + "".join(f", {label} {f[k]}" for k, label in (("gpu_driver", "driver"),
+                                                                                  ("cuda", "CUDA")) if f.get(k))
+        versions = ", ".join(f"{k} {v}" for k, v in m.versions.items())
+        body.append(f'<tr data-machine="{_e(m.name)}">{_name(m.name)}<td>{_e(cpu or "—")}</td>'
+                    f'<td>{_e(gpu or "—")}</td><td>{_e(ram or "—")}</td><td>{_e(os_ or "—")}</td>'
+                    f'<td>{_e(m.python or "—")}</td><td>{_e(versions or "not recorded")}</td>'
+                    f'<td title="{_e(m.commit)}">{_e(m.commit[:8])} {_e(_date(m.date))}</td></tr>')
+    return f'<table class="machines"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def _checkboxes(name: str, legend: str, values: list[str]) -> str:
+    boxes = "".join(f'<label title="{_e(v)}"><input type="checkbox" data-filter="{name}" value="{_e(v)}" checked> '
+                    f'<span class="name">{_e(v or "(none)")}</span></label>' for v in values)
+    return f"<fieldset><legend>{_e(legend)}</legend>{boxes}</fieldset>"
+
+
+def page(board: Board, generated: datetime | None = None) -> str:
+    """The whole HTML document."""
+    generated = generated or datetime.now(timezone.utc)
+    sections = "".join(_dataset_section(name, rows, board.extra_params, len(board.machines) > 1)
+                       for name, rows in board.datasets().items())
+    n = len(board.machines)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{_e(csp())}">
+<meta name="referrer" content="no-referrer">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
+<title>tokfrag leaderboard</title>
+<style>{CSS}</style></head>
+<body><header><h1>tokfrag leaderboard <small>tokens vs fragments · PyTorch vs TensorFlow ·
+{n} machine{"s" if n != 1 else ""}, latest commit of each · <a href="index.html">asv graphs</a></small></h1>
+<nav class="filters">{_checkboxes("device", "Device", board.devices())}{_checkboxes(
+        "machine", "Machine", list(board.machines))}</nav></header>
+<main>{sections}<section><h2>Machines</h2>{_machines_table(board.machines)}</section></main>
+<footer>Ranked by test accuracy; click a column header to sort. Each value links to its graph in asv's pages.
+<i>missing</i>: no result; <i>skipped</i>: not run here (NaN: framework or device unavailable);
+<i>failed</i>: the benchmark raised (null); <i>not reached</i>: trained, never reached the accuracy target.
+Generated {generated:%Y-%m-%d %H:%M} UTC by tokfrag.</footer>
+<script>{JS}</script></body></html>
+"""
+
+
+def write(board: Board, html_dir: str | Path) -> Path:
+    """Write ``html_dir/leaderboard.html`` (atomically) and return its path."""
+    html_dir = Path(html_dir)
+    html_dir.mkdir(parents=True, exist_ok=True)
+    path = html_dir / FILENAME
+    tmp = path.with_name(f".{FILENAME}.{os.getpid()}.tmp")
+    tmp.write_text(page(board), encoding="utf-8")
+    os.replace(tmp, path)
+    return path

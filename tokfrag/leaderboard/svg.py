@@ -1,0 +1,131 @@
+"""Accuracy against training time as an inline SVG scatter plot, every point labelled directly.
+
+Training time is shown per sample (1 / training throughput, log scale), which compares runs
+whatever the size of a machine's training split. Colour is the representation (token orange,
+fragment blue), shape the framework (PyTorch circle, TensorFlow square); each point carries a
+text label, so no legend is needed.
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+
+from .model import Row, split_pipeline
+
+W, H = 520, 300
+LEFT, RIGHT, TOP, BOTTOM = 46, 14, 10, 36
+LABEL_HEIGHT, CHAR_WIDTH = 11, 5.6  # 10px text
+SHORT = {"pytorch": "PT", "tensorflow": "TF"}
+MACHINE_CHARS = 16  # longer machine names are cut in labels (the tooltip has them whole)
+
+
+def _e(s) -> str:
+    return escape(str(s), quote=True)
+
+
+def _nice_step(span: float, ticks: int = 5) -> float:
+    raw = span / ticks
+    mag = 10 ** math.floor(math.log10(raw))
+    return next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+
+
+def _padded(lo: float, hi: float, least: float) -> tuple[float, float]:
+    if hi - lo < least:
+        mid = (hi + lo) / 2
+        lo, hi = mid - least / 2, mid + least / 2
+    pad = 0.08 * (hi - lo)
+    return lo - pad, hi + pad
+
+
+def _log_ticks(lo: float, hi: float) -> list[float]:
+    out = [m * 10.0**k for k in range(math.floor(lo), math.ceil(hi) + 1) for m in (1, 2, 5)]
+    return [v for v in out if lo <= math.log10(v) <= hi]
+
+
+def _label(row: Row, multi_machine: bool) -> str:
+    _, representation, variant = split_pipeline(row.pipeline)
+    parts = [representation + (f"@{variant}" if variant else ""), SHORT.get(row.params.get("framework", ""),
+                                                                           row.params.get("framework", "")), row.device]
+    parts += [v for k, v in row.params.items() if k not in ("pipeline", "framework", "device")]
+    if multi_machine:
+        parts.append(row.machine if len(row.machine) <= MACHINE_CHARS else row.machine[:MACHINE_CHARS - 1] + "…")
+    return " · ".join(p for p in parts if p)
+
+
+def _free(box, boxes) -> bool:
+    x0, y0, x1, y1 = box
+    inside = LEFT <= x0 and x1 <= W - RIGHT and TOP <= y0 and y1 <= H - BOTTOM
+    return inside and not any(a < x1 and x0 < c and b < y1 and y0 < d for a, b, c, d in boxes)
+
+
+def _place(points: list[dict]) -> None:
+    """Put each label beside its point, on the first free spot: right, left, then a row up or down."""
+    boxes = [(p["x"] - 5, p["y"] - 5, p["x"] + 5, p["y"] + 5) for p in points]  # the markers
+    for p in sorted(points, key=lambda p: (p["x"], p["y"])):
+        width, half = CHAR_WIDTH * len(p["text"]), LABEL_HEIGHT / 2
+        spots = [(side, row * LABEL_HEIGHT) for row in (0, -1, 1, -2, 2, -3, 3, -4, 4) for side in (1, -1)]
+        fallback = (1 if p["x"] + 7 + width <= W - RIGHT else -1, 0)  # overlapping, but inside the plot
+        for side, dy in spots + [fallback]:
+            x0 = p["x"] + 7 if side > 0 else p["x"] - 7 - width
+            box = (x0, p["y"] + dy - half, x0 + width, p["y"] + dy + half)
+            if _free(box, boxes):
+                break
+        boxes.append(box)
+        p.update(lx=box[0] if side > 0 else box[2], ly=p["y"] + dy + 3.5, anchor="start" if side > 0 else "end",
+                 lead=abs(dy) > LABEL_HEIGHT)
+
+
+def plot(rows: list[Row], multi_machine: bool) -> str:
+    """The SVG of one dataset's rows that have both an accuracy and a throughput ('' if none)."""
+    data = [(r, 1000.0 / r.value("throughput"), r.value("accuracy")) for r in rows
+            if r.value("accuracy") is not None and r.value("throughput")]
+    if not data:
+        return ""
+    x_lo, x_hi = _padded(min(math.log10(x) for _, x, _ in data), max(math.log10(x) for _, x, _ in data), 0.5)
+    y_lo, y_hi = _padded(min(y for _, _, y in data), max(y for _, _, y in data), 4.0)
+    y_lo, y_hi = max(0.0, y_lo), min(100.0, y_hi)
+
+    def px(x):
+        return LEFT + (math.log10(x) - x_lo) / (x_hi - x_lo) * (W - LEFT - RIGHT)
+
+    def py(y):
+        return H - BOTTOM - (y - y_lo) / (y_hi - y_lo) * (H - TOP - BOTTOM)
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" role="img" '
+           f'aria-label="test accuracy against training time per sample">']
+    for v in _log_ticks(x_lo, x_hi):
+        x = px(v)
+        out.append(f'<line class="grid" x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{H - BOTTOM}"/>'
+                   f'<text class="tick" x="{x:.1f}" y="{H - BOTTOM + 12}" text-anchor="middle">{v:g}</text>')
+    step = _nice_step(y_hi - y_lo)
+    for i in range(math.ceil(y_lo / step), math.floor(y_hi / step) + 1):
+        y = py(i * step)
+        out.append(f'<line class="grid" x1="{LEFT}" y1="{y:.1f}" x2="{W - RIGHT}" y2="{y:.1f}"/>'
+                   f'<text class="tick" x="{LEFT - 4}" y="{y + 3:.1f}" text-anchor="end">{i * step:g}</text>')
+    out.append(f'<line class="axis" x1="{LEFT}" y1="{H - BOTTOM}" x2="{W - RIGHT}" y2="{H - BOTTOM}"/>'
+               f'<line class="axis" x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{H - BOTTOM}"/>'
+               f'<text x="{(LEFT + W - RIGHT) / 2:.0f}" y="{H - 6}" text-anchor="middle">'
+               f'training time per sample, ms (log) — left is faster</text>'
+               f'<text transform="translate(11 {(TOP + H - BOTTOM) / 2:.0f}) rotate(-90)" text-anchor="middle">'
+               f'test accuracy %</text>')
+    points = [{"row": r, "x": px(x), "y": py(y), "ms": x, "acc": y, "text": _label(r, multi_machine)}
+              for r, x, y in data]
+    _place(points)
+    for p in points:
+        r = p["row"]
+        representation = split_pipeline(r.pipeline)[1]
+        colour = representation if representation in ("token", "fragment") else "other"
+        marker = (f'<rect x="{p["x"] - 4:.1f}" y="{p["y"] - 4:.1f}" width="8" height="8"/>'
+                  if r.params.get("framework") == "tensorflow" else
+                  f'<circle cx="{p["x"]:.1f}" cy="{p["y"]:.1f}" r="4.5"/>')
+        lead = (f'<line class="lead" x1="{p["x"]:.1f}" y1="{p["y"]:.1f}" x2="{p["lx"]:.1f}" y2="{p["ly"] - 3.5:.1f}"/>'
+                if p["lead"] else "")
+        title = f"{r.pipeline} {r.params.get('framework', '')} {r.device} on {r.machine}: " \
+                f"{p['acc']:.2f}% at {p['ms']:.3g} ms/sample"
+        out.append(f'<g class="pt {colour}" data-device="{_e(r.device)}" data-machine="{_e(r.machine)}">'
+                   f'<title>{_e(title)}</title>'
+                   f'{marker}{lead}<text x="{p["lx"]:.1f}" y="{p["ly"]:.1f}" text-anchor="{p["anchor"]}">'
+                   f'{_e(p["text"])}</text></g>')
+    out.append("</svg>")
+    return "".join(out)
