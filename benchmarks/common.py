@@ -72,6 +72,7 @@ def context(framework: str, pipeline: str, device: str, mode: str = "default", p
     """Cached per process; raises NotImplementedError (asv: skipped) when it cannot run here."""
     key = (framework, pipeline, device, mode, precision, spec)
     if key not in _CONTEXTS:
+        frameworks.require_device(device)  # no GPU at all -> skipped before any framework import
         frameworks.get(framework)  # FrameworkMissing -> skipped
         _CONTEXTS[key] = Context(framework, pipeline, device, mode, precision, spec)  # DeviceUnavailable -> skipped
     return _CONTEXTS[key]
@@ -79,6 +80,7 @@ def context(framework: str, pipeline: str, device: str, mode: str = "default", p
 
 def check_runnable(framework: str, device: str) -> None:
     """Skip early (NotImplementedError) for a missing framework or device, before any training."""
+    frameworks.require_device(device)
     impl = frameworks.get(framework)
     impl.select_device(device)
 

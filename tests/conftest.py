@@ -18,3 +18,12 @@ def mnist():
 def needs(*names):
     missing = [n for n in names if not frameworks.installed(n)]
     return pytest.mark.skipif(bool(missing), reason=f"{', '.join(missing)} not installed")
+
+
+@pytest.fixture
+def scratch_cache(tmp_path, monkeypatch):
+    """An empty data cache of this test's own (TOKFRAG_DATA), so prepares here touch nothing else."""
+    monkeypatch.setenv("TOKFRAG_DATA", str(tmp_path / "cache"))
+    data.store._LOADED.clear()
+    yield tmp_path / "cache"
+    data.store._LOADED.clear()

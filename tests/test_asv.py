@@ -48,18 +48,19 @@ def test_quick_smoke_run_on_mnist(tmp_path, mnist):
     r = subprocess.run(
         [sys.executable, "-m", "asv", "run", "--python=same", "--quick", "--set-commit-hash", sha.stdout.strip(),
          "--machine", "smoke", "--config", str(conf), "--show-stderr",
-         "-b", r"Training\.track_accuracy", "-b", r"Step\.time_train_step"],
+         "-b", r"Training\.track_accuracy\(.*'mnist/", "-b", r"Step\.time_train_step\(.*'mnist/"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=1200)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
     df = results.load(tmp_path / "results")
     assert not df.empty
     for bench in ("bench_pipelines.Training.track_accuracy", "bench_pipelines.Step.time_train_step"):
-        rows = df[df.benchmark == bench]
-        assert len(rows) == 8, rows  # 2 frameworks x 2 pipelines x 2 devices
+        rows = df[(df.benchmark == bench) & df.params.map(lambda p: p[1].startswith("mnist/"))]
+        assert len(rows) == 8, rows  # 2 frameworks x 2 MNIST pipelines x 2 devices
         cpu = rows[rows.params.map(lambda p: p[2] == "cpu")]
         gpu = rows[rows.params.map(lambda p: p[2] == "gpu")]
         assert (cpu.status == "ok").all(), cpu
         if shutil.which("nvidia-smi") is None:
             assert (gpu.status == "skipped").all(), gpu
     acc = df[(df.benchmark == "bench_pipelines.Training.track_accuracy") & (df.status == "ok")].value
+    assert len(acc) == 4
     assert ((acc > 10) & (acc <= 100)).all(), acc  # one epoch already beats chance (10%)

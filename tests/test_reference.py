@@ -1,5 +1,4 @@
 import numpy as np
-import pytest
 
 from conftest import needs
 from tokfrag import reference

@@ -120,14 +120,6 @@ def test_vocabulary_rules():
     assert ids.tolist() == [[2, 1, 3, 0], [3, 3, 3, 3]]
 
 
-@pytest.fixture
-def scratch_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("TOKFRAG_DATA", str(tmp_path / "cache"))
-    data.store._LOADED.clear()
-    yield tmp_path / "cache"
-    data.store._LOADED.clear()
-
-
 def _frame(n=40):
     rng = np.random.default_rng(0)
     return pd.DataFrame({"body": [f"text number {i} {'good' if i % 2 else 'bad'}" for i in range(n)],

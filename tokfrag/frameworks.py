@@ -52,6 +52,16 @@ def threads() -> int:
         return os.cpu_count() or 1
 
 
+def require_device(device: str) -> None:
+    """Fail fast, before importing any framework, when ``device`` is "gpu" and this machine
+    has no NVIDIA device at all (the frameworks' own checks follow in select_device)."""
+    import glob
+    import shutil
+
+    if device == "gpu" and not (shutil.which("nvidia-smi") or glob.glob("/dev/nvidia[0-9]*")):
+        raise DeviceUnavailable("no GPU: no NVIDIA device on this machine (no nvidia-smi, no /dev/nvidia*)")
+
+
 def get(framework: str):
     """Import and return the implementation package; FrameworkMissing if not installed."""
     check_name(framework)

