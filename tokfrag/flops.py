@@ -11,20 +11,23 @@ from __future__ import annotations
 from .spec import PipelineSpec
 
 
+def breakdown(spec: PipelineSpec) -> dict[str, int]:
+    """FLOPs of one sample's forward pass, per kind of matrix multiplication."""
+    e = spec.encoder
+    n, d, h, depth = spec.seq_len, e.width, e.mlp_hidden, e.depth
+    return {
+        "embed": 2 * n * spec.input_dim * d if spec.representation == "fragment" else 0,  # a lookup is free
+        "qkv": depth * 2 * n * d * 3 * d,
+        "attention": depth * 2 * (2 * n * n * d),  # scores q k^T and weighted values, all heads
+        "proj": depth * 2 * n * d * d,
+        "mlp": depth * 2 * (2 * n * d * h),  # fc1 and fc2
+        "head": 2 * d * spec.dataset.num_classes,
+    }
+
+
 def forward_per_sample(spec: PipelineSpec) -> int:
     """FLOPs of one sample's forward pass."""
-    e = spec.encoder
-    n, d, h = spec.seq_len, e.width, e.mlp_hidden
-    embed = 2 * n * spec.input_dim * d if spec.representation == "fragment" else 0  # Linear; a lookup is free
-    block = (
-        2 * n * d * 3 * d  # qkv projection
-        + 2 * n * n * d  # attention scores q k^T (all heads)
-        + 2 * n * n * d  # attention-weighted values
-        + 2 * n * d * d  # output projection
-        + 2 * n * d * h * 2  # MLP fc1 and fc2
-    )
-    head = 2 * d * spec.dataset.num_classes
-    return embed + e.depth * block + head
+    return sum(breakdown(spec).values())
 
 
 def train_per_sample(spec: PipelineSpec) -> int:
