@@ -49,9 +49,8 @@ def measure(framework: str, spec, steps: int = STEPS, device: str = "cpu") -> di
 
     start = time.perf_counter()
     for idx in batches[3:]:
-        out = trainer.preprocess(trainer.upload(data.train_x[idx]))
+        trainer.preprocess(trainer.upload(data.train_x[idx]))
     trainer.sync()
-    _ = out
     prep = (time.perf_counter() - start) / steps
 
     bare = impl.bare_step_seconds(spec, b, steps, device)
