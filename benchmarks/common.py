@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
-
 from tokfrag import frameworks
 from tokfrag.spec import PIPELINES, get_pipeline, with_overrides
 
@@ -83,7 +81,3 @@ def check_runnable(framework: str, device: str) -> None:
     frameworks.require_device(device)
     impl = frameworks.get(framework)
     impl.select_device(device)
-
-
-def as_float(x) -> float:
-    return float(np.asarray(x))
