@@ -150,3 +150,28 @@ def test_interrupted_prepare_keeps_previous_cache(mnist, scratch_cache, tmp_path
     assert not list(scratch_cache.glob(".mnist-*"))
     data.store._LOADED.clear()
     assert (data.load("mnist").train_x == mnist.train_x[pick_train]).all()
+
+
+def test_columns_read_from_arrow_match_the_row_formatter(tmp_path):
+    """The fast Arrow column reader returns exactly what datasets' numpy formatter returns:
+    fixed-shape uint8 arrays, strings, labels, and a dataset that is a selection of rows."""
+    import datasets as hf
+
+    from tokfrag.data.store import _column
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, size=(7, 3, 4, 5), dtype=np.uint8)
+    ds = hf.Dataset.from_dict(
+        {"clip": x, "text": [f"t{i} é" for i in range(7)], "label": list(range(7))},
+        features=hf.Features({"clip": hf.Array3D(shape=(3, 4, 5), dtype="uint8"),
+                              "text": hf.Value("string"), "label": hf.Value("int64")}))
+    ds.save_to_disk(str(tmp_path / "ds"))
+    ds = hf.load_from_disk(str(tmp_path / "ds"))
+    for d in (ds, ds.select([5, 1, 3])):
+        slow = d.with_format("numpy")
+        clip = _column(d, "clip")
+        assert clip.dtype == np.uint8 and clip.shape == (len(d), 3, 4, 5)
+        np.testing.assert_array_equal(clip, np.asarray(slow["clip"]))
+        assert list(_column(d, "text")) == list(slow["text"])
+        np.testing.assert_array_equal(_column(d, "label"), np.asarray(slow["label"]))
+    np.testing.assert_array_equal(_column(ds.select([5, 1, 3]), "clip"), x[[5, 1, 3]])

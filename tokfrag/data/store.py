@@ -239,9 +239,35 @@ def load(name: str) -> Prepared:
     dsd = hf.load_from_disk(str(path / "data"))
     arrays = {}
     for split in ("train", "test"):
-        ds = dsd[split].with_format("numpy")
-        arrays[f"{split}_x"] = mod.to_numpy(ds[mod.INPUT])
-        arrays[f"{split}_y"] = np.asarray(ds["label"], dtype=np.int64)
+        ds = dsd[split]
+        arrays[f"{split}_x"] = mod.to_numpy(_column(ds, mod.INPUT))
+        arrays[f"{split}_y"] = _column(ds, "label").astype(np.int64)
     prepared = Prepared(name=name, path=path, meta=meta, **arrays)
     _LOADED[path] = prepared
     return prepared
+
+
+def _column(ds, name: str):
+    """One column of a Hugging Face dataset as a numpy array, read from its Arrow table.
+
+    Row-by-row formatting costs seconds per split (every asv benchmark process loads the
+    data); a fixed-shape array column is one flat buffer, so it is read in one go and
+    reshaped. Anything else (strings, scalars) goes through Arrow's own conversion.
+    """
+    import pyarrow as pa
+
+    col = ds.with_format("arrow")[name]  # an Arrow array, with any selection of rows applied
+    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    shape = getattr(ds.features[name], "shape", None)
+    if shape is not None:
+        values = col.storage if isinstance(col, pa.ExtensionArray) else col
+        while pa.types.is_list(values.type) or pa.types.is_fixed_size_list(values.type) \
+                or pa.types.is_large_list(values.type):
+            values = values.flatten()
+        flat = values.to_numpy(zero_copy_only=False)
+        if flat.size == len(ds) * int(np.prod(shape)):
+            return flat.reshape((len(ds), *shape))
+        return np.asarray(ds.with_format("numpy")[name])  # ragged: the slow, general path
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        return np.array(col.to_pylist(), dtype=object)
+    return col.to_numpy(zero_copy_only=False)
