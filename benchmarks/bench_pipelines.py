@@ -56,8 +56,12 @@ class Training:
     timeout = 1200
 
     def setup(self, framework, pipeline, device):
-        common.check_runnable(framework, device)
-        self.result = runs.result(framework, common.spec_for(pipeline), device)
+        spec = common.spec_for(pipeline)
+        # the metrics after the first read the session's stored run: no framework import needed
+        self.result = runs.result(framework, spec, device, train=False)
+        if self.result is None:
+            common.check_runnable(framework, device)
+            self.result = runs.result(framework, spec, device)
 
     def track_accuracy(self, framework, pipeline, device):
         """Test accuracy after the fixed training budget."""

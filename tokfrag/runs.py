@@ -32,18 +32,27 @@ def session() -> str:
     return f"asv-{ppid}-{start}"
 
 
-def cached(what: dict, compute):
-    """``compute()``, once per benchmark session for the JSON-able description ``what``."""
+def _path(what: dict) -> Path:
     from .data import cache_root
 
     blob = json.dumps({**what, "session": session()}, sort_keys=True, default=str)
-    key = hashlib.sha256(blob.encode()).hexdigest()[:24]
+    return cache_root() / "runs" / f"{hashlib.sha256(blob.encode()).hexdigest()[:24]}.json"
+
+
+def cached(what: dict, compute=None):
+    """``compute()``, once per benchmark session for the JSON-able description ``what``.
+
+    Without ``compute``, only looks: the stored result, or None if this session has none yet.
+    """
+    path = _path(what)
+    key = path.stem
     if key in _MEMO:
         return _MEMO[key]
-    folder = cache_root() / "runs"
-    path = folder / f"{key}.json"
+    folder = path.parent
     if path.exists():
         out = json.loads(path.read_text())
+    elif compute is None:
+        return None
     else:
         out = compute()
         folder.mkdir(parents=True, exist_ok=True)
@@ -56,13 +65,14 @@ def cached(what: dict, compute):
 
 
 def result(framework: str, spec: PipelineSpec, device: str = "cpu", mode: str = "default",
-           precision: str = "fp32") -> dict:
-    """The training result of this combination in this session, training it if needed."""
-    from .training import train
+           precision: str = "fp32", train: bool = True) -> dict | None:
+    """The training result of this combination in this session, training it if needed
+    (``train=False``: None instead, without importing any framework)."""
+    from . import training
 
     what = {"spec": spec.to_dict(), "framework": framework, "device": device, "mode": mode, "precision": precision}
-    return cached(what, lambda: train(framework, spec, device=device, mode=mode, precision=precision,
-                                      progress=False))
+    return cached(what, (lambda: training.train(framework, spec, device=device, mode=mode, precision=precision,
+                                                progress=False)) if train else None)
 
 
 def peak(device: str, precision: str) -> dict:
