@@ -43,3 +43,33 @@ def test_hand_count():
     block = 2 * 16 * 64 * 192 + 2 * 16 * 64 * 64 + 2 * (2 * 16 * 64 * 128)
     assert flops.forward_per_sample(spec) == 2 * 16 * 49 * 64 + 4 * block + attention + 2 * 64 * 10
     assert flops.mfu(50.0, 200.0) == 25.0
+
+
+@needs("pytorch")
+def test_calibrate_alternates_rounds_and_reports_consistent_ratios(mnist, monkeypatch):
+    """`tokfrag calibrate`'s measurement: every loop runs once per round, and the ratios it
+    prints are the ratios of its own medians."""
+    from implementations import pytorch as impl
+    from tokfrag import calibrate
+    from tokfrag.spec import get_pipeline
+
+    calls = []
+    real = impl.bare_loop
+
+    def counting(spec, batch_size, device="cpu"):
+        timed = real(spec, batch_size, device)
+
+        def wrapped(steps):
+            calls.append(steps)
+            return timed(steps)
+        return wrapped
+
+    monkeypatch.setattr(impl, "bare_loop", counting)
+    r = calibrate.measure("pytorch", get_pipeline("mnist/token"), steps=2, rounds=3)
+    assert calls == [2, 2, 2]
+    b = r["batch_size"]
+    assert r["fidelity"] == pytest.approx(r["harness_samples_per_s"] / r["bare_samples_per_s"])
+    assert r["preprocess_over_train"] == pytest.approx(r["preprocess_samples_per_s"] / r["harness_samples_per_s"])
+    harness, bare, prep = b / r["harness_samples_per_s"], b / r["bare_samples_per_s"], b / r["preprocess_samples_per_s"]
+    assert 0 < prep < harness  # tokenizing a batch is part of, so shorter than, a harness step
+    assert r["fidelity_without_preprocess"] == pytest.approx(bare / (harness - prep))

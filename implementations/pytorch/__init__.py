@@ -1,6 +1,6 @@
 """The PyTorch implementation (timm blocks): layers, model, preprocess, train."""
 
 from . import model, preprocess
-from .train import MODES, OOM_ERRORS, PRECISIONS, Trainer, bare_step_seconds, matmul_peak, select_device, versions
+from .train import MODES, OOM_ERRORS, PRECISIONS, Trainer, bare_loop, matmul_peak, select_device, versions
 
-__all__ = ["MODES", "OOM_ERRORS", "PRECISIONS", "Trainer", "bare_step_seconds", "matmul_peak", "model", "preprocess", "select_device", "versions"]
+__all__ = ["MODES", "OOM_ERRORS", "PRECISIONS", "Trainer", "bare_loop", "matmul_peak", "model", "preprocess", "select_device", "versions"]

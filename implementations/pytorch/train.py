@@ -166,9 +166,10 @@ class Trainer:
         return None
 
 
-def bare_step_seconds(spec: PipelineSpec, batch_size: int, steps: int, device: str = "cpu") -> float:
-    """Seconds per training step of the same model in a bare loop on synthetic tensors (timm's
-    benchmark.py style): no Trainer, no preprocessing, no rate schedule."""
+def bare_loop(spec: PipelineSpec, batch_size: int, device: str = "cpu"):
+    """The same model in a bare training loop on synthetic tensors (timm's benchmark.py style):
+    no Trainer, no preprocessing, no rate schedule. Returns ``timed(steps)``: the seconds per
+    step of ``steps`` more steps, synchronised (warmed up already)."""
     import time
 
     torch.set_num_threads(threads())
@@ -190,11 +191,15 @@ def bare_step_seconds(spec: PipelineSpec, batch_size: int, steps: int, device: s
 
     for _ in range(3):
         step().item()
-    start = time.perf_counter()
-    for _ in range(steps):
-        loss = step()
-    loss.item()
-    return (time.perf_counter() - start) / steps
+
+    def timed(steps: int) -> float:
+        start = time.perf_counter()
+        for _ in range(steps):
+            loss = step()
+        loss.item()
+        return (time.perf_counter() - start) / steps
+
+    return timed
 
 
 def matmul_peak(device: str = "cpu", precision: str = "fp32", n: int = 2048, seconds: float = 1.0) -> float:

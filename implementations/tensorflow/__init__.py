@@ -19,6 +19,6 @@ except RuntimeError:
     pass
 
 from . import model, preprocess  # noqa: E402
-from .train import MODES, OOM_ERRORS, PRECISIONS, Trainer, bare_step_seconds, matmul_peak, select_device, versions  # noqa: E402
+from .train import MODES, OOM_ERRORS, PRECISIONS, Trainer, bare_loop, matmul_peak, select_device, versions  # noqa: E402
 
-__all__ = ["MODES", "OOM_ERRORS", "PRECISIONS", "Trainer", "bare_step_seconds", "matmul_peak", "model", "preprocess", "select_device", "versions"]
+__all__ = ["MODES", "OOM_ERRORS", "PRECISIONS", "Trainer", "bare_loop", "matmul_peak", "model", "preprocess", "select_device", "versions"]
