@@ -193,10 +193,27 @@ def test_extra_params_are_row_keys_and_narrower_benchmarks_broadcast(tmp_path):
     finally:
         del VALUES["precision"]
     assert board.extra_params == ["precision"]
-    assert len(board.rows) == 16  # 8 combinations x 2 precisions; Step's timings broadcast to both
-    assert all(r.cells["train_step"].status == "ok" for r in board.rows if r.device == "cpu")
+    assert len(board.rows) == 16  # 8 combinations x 2 precisions
+    # Step has no precision parameter: it measured the default, fp32, and shows on fp32 rows only
+    cpu = [r for r in board.rows if r.device == "cpu"]
+    assert all(r.cells["train_step"].status == "ok" for r in cpu if r.params["precision"] == "fp32")
+    assert all(r.cells["train_step"].status == "missing" for r in cpu if r.params["precision"] == "bf16")
+    assert all(r.cells["parity"].status == "ok" for r in cpu)  # parity is the pipeline's: every row
     assert "<th data-type=\"text\" data-first=\"asc\"><button type=\"button\">precision</button></th>" in \
         leaderboard.page(board)
+
+
+def test_generic_extra_params_broadcast_narrower_benchmarks(tmp_path):
+    VALUES["batch"] = ["32", "64"]
+    try:
+        bench = dict(BENCHMARKS)
+        bench["bench_pipelines.Training.track_accuracy"] = STEP + ("batch",)
+        write_results(tmp_path, bench_params=bench)
+        board, _ = build(tmp_path)
+    finally:
+        del VALUES["batch"]
+    assert board.extra_params == ["batch"] and len(board.rows) == 16
+    assert all(r.cells["train_step"].status == "ok" for r in board.rows if r.device == "cpu")
 
 
 def test_head_to_head(results_dir):

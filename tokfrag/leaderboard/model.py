@@ -3,8 +3,10 @@
 A row is one pipeline x framework x device (x any extra parameter a benchmark adds later, such
 as ``mode`` or ``precision``) on one machine, at that machine's latest commit. A benchmark with
 fewer parameters than a row (``Parity.track_parity`` has ``pipeline`` only) is broadcast to
-every row that agrees with it. A ``seed`` parameter is never part of a row: its values are
-averaged (mean ± sd).
+every row that agrees with it. A parameter with a default (``PARAM_DEFAULTS``: the default
+suite trains and times in ``mode=default``, ``precision=fp32``) is filled in where a benchmark
+lacks it, so the accuracy of an fp32 run never shows on a bf16 row. A ``seed`` parameter is
+never part of a row: its values are averaged (mean ± sd).
 
 Everything read here is untrusted: a value outside its column's plausible range, an unknown
 benchmark or a malformed file is skipped with a ``LeaderboardWarning`` naming the file.
@@ -17,7 +19,7 @@ import math
 import statistics
 import warnings
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -29,6 +31,8 @@ from .columns import BY_METHOD, COLUMNS, PARITY, Column
 ROW_PARAMS = ("pipeline", "framework")  # a benchmark with both makes rows; others are broadcast
 KEY_ORDER = ("pipeline", "framework", "device")
 SEED = "seed"
+# what a benchmark without the parameter measured (bench_pipelines has neither; bench_perf both)
+PARAM_DEFAULTS = {"mode": "default", "precision": "fp32"}
 MAX_PARAMS = 8  # a benchmark with more parameters is taken as malformed (rows match on their subsets)
 # machine fields shown as context (asv also copies them into every results file's params)
 MACHINE_FIELDS = ("cpu", "num_cpu", "ram", "gpu", "gpu_driver", "cuda", "os", "arch")
@@ -233,6 +237,18 @@ def _records(rows: list[dict], meta: dict[str, dict], warned: set) -> list[Recor
     return out
 
 
+def _with_defaults(records: list[Record]) -> list[Record]:
+    """Records with each defaulted parameter that any row-making record has filled in where they
+    lack it (parity, a property of the pipeline, stays broadcast to every row)."""
+    present = {k for r in records if all(p in dict(r.params) for p in ROW_PARAMS)
+               for k, _ in r.params if k in PARAM_DEFAULTS}
+    out = []
+    for r in records:
+        missing = {(k, PARAM_DEFAULTS[k]) for k in present if k not in dict(r.params)}
+        out.append(r if r.column is PARITY or not missing else replace(r, params=r.params | missing))
+    return out
+
+
 def _aggregate(records: list[Record]) -> Cell:
     if not records:
         return Cell("missing")
@@ -314,11 +330,10 @@ def build(results_dir: str | Path) -> Board:
     latest = _latest([h for h in map(results.read_header, paths) if h is not None])
     unique: dict[tuple, Record] = {}  # a later file of the same commit overrides an earlier one
     warned: set = set()
-    for headers in latest.values():
-        for h in headers:
-            rows = results.read_file(Path(h["file"]))
-            for r in _records(rows, meta, warned):
-                unique[(r.machine, r.column.key, r.params, r.seed)] = r
+    records = [r for headers in latest.values() for h in headers
+               for r in _records(results.read_file(Path(h["file"])), meta, warned)]
+    for r in _with_defaults(records):
+        unique[(r.machine, r.column.key, r.params, r.seed)] = r
     rows = _rows(list(unique.values()))
     if not rows:
         raise LeaderboardError(f"{results_dir}: no usable leaderboard results (see the warnings above)")
