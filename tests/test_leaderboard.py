@@ -34,14 +34,33 @@ BENCHMARKS = {  # name -> param names, as bench_pipelines.py / bench_parity.py d
     "bench_pipelines.DeviceMemory.track_peak_device_memory": STEP,
     "bench_parity.Parity.track_parity": ("pipeline",),
 }
+SCALE = ("framework", "representation", "window")
+SCALING = {  # bench_perf.Scaling: added by write_results(scaling=True)
+    "bench_perf.Scaling.time_train_step": SCALE,
+    "bench_perf.Scaling.peakmem_train_step": SCALE,
+    "bench_perf.Scaling.track_seq_len": SCALE,
+}
 VALUES = {
     "framework": ["pytorch", "tensorflow"],
     "pipeline": ["mnist/fragment", "mnist/token"],
     "device": ["cpu", "gpu"],
     "seed": ["0", "1", "2"],
+    "representation": ["fragment", "token"],
+    "window": [2, 4, 7, 14],  # ints: asv stores them as "2", not "'2'"
 }
 RESULT_COLUMNS = ["result", "params", "version", "started_at", "duration", "stats_ci_99_a", "stats_ci_99_b",
                   "stats_q_25", "stats_q_75", "stats_number", "stats_repeat", "samples", "profile"]
+
+
+def scaling_metric(method, p):
+    """Scaling: 28 / window units per side; the step grows with units² (token 1.5x, TF 1.2x the cost)."""
+    units = (28 // p["window"]) ** 2
+    token, tf = p["representation"] == "token", p["framework"] == "tensorflow"
+    return {
+        "track_seq_len": units,
+        "time_train_step": 0.002 + 2e-7 * units**2 * (1.5 if token else 1.0) * (1.2 if tf else 1.0),
+        "peakmem_train_step": 5e8 + 1e6 * units,
+    }[method]
 
 
 def metric(name, p):
@@ -49,6 +68,8 @@ def metric(name, p):
 
     A machine without a GPU (``_gpu=False``) skips the GPU and the parity checks (NaN)."""
     method = name.rsplit(".", 1)[1]
+    if "window" in p:
+        return scaling_metric(method, p)
     if p.get("_gpu") is False and (p.get("device") == "gpu" or method == "track_parity"):
         return math.nan
     fast = 10 if p.get("device") == "gpu" else 1
@@ -70,14 +91,19 @@ def metric(name, p):
 
 
 def quoted(values):
-    return [f"'{v}'" for v in values]
+    """As asv stores parameter values: their Python reprs."""
+    return [f"'{v}'" if isinstance(v, str) else repr(v) for v in values]
 
 
 def write_results(root, machine="laptop", commit=COMMIT, date=DATE_MS, gpu=True, seeds=False,
-                  value=metric, bench_params=None, extra=None):
-    """One asv results file (format v2) plus machine.json and benchmarks.json under ``root``."""
-    bench_params = bench_params or {n: p + (("seed",) if seeds and "Training" in n else ())
-                                    for n, p in BENCHMARKS.items()}
+                  value=metric, bench_params=None, extra=None, scaling=False):
+    """One asv results file (format v2) plus machine.json and benchmarks.json under ``root``.
+
+    ``scaling``: add bench_perf.Scaling's benchmarks (to ``bench_params`` or the default ones)."""
+    bench_params = dict(bench_params or {n: p + (("seed",) if seeds and "Training" in n else ())
+                                         for n, p in BENCHMARKS.items()})
+    if scaling:
+        bench_params.update(SCALING)
     root = Path(root)
     folder = root / machine.replace("/", "_")  # the machine name inside the file is what counts
     folder.mkdir(parents=True, exist_ok=True)
@@ -267,15 +293,192 @@ def test_missing_skipped_failed_are_never_zero(tmp_path):
     assert not any('data-v="0' in td for td in cells if "st-ok" not in td)
 
 
+# --- cost scaling (bench_perf.Scaling) --------------------------------------------------
+
+@pytest.fixture
+def scaling_dir(tmp_path):
+    root = tmp_path / "results"
+    write_results(root, "laptop", gpu=False, scaling=True)
+    write_results(root, "gpubox", scaling=True)
+    return root
+
+
+def scaling_point(board, machine, framework, representation, window):
+    return next(p for p in board.scaling
+                if (p.machine, p.framework, p.representation, p.window) == (machine, framework, representation, window))
+
+
+def scaling_section(text):
+    start = text.index('<section data-dataset="scaling">')
+    return text[start:text.index("</section>", start) + len("</section>")]
+
+
+def test_scaling_points_are_collected(scaling_dir):
+    board, warned = build(scaling_dir)
+    assert warned == []  # in particular no "has no leaderboard column" for peakmem_train_step / track_seq_len
+    assert len(board.scaling) == 2 * 2 * 2 * 4  # machines x frameworks x representations x windows
+    p = scaling_point(board, "gpubox", "pytorch", "token", 2)
+    assert (p.units, p.device) == (196, "cpu")
+    assert p.step_seconds == pytest.approx(0.002 + 2e-7 * 196**2 * 1.5) and p.peak_memory == 696e6
+    q = scaling_point(board, "laptop", "tensorflow", "fragment", 14)
+    assert q.units == 4 and q.step_seconds == pytest.approx(0.002 + 2e-7 * 16 * 1.2) and q.peak_memory == 504e6
+    link = p.cells["step_seconds"].link
+    assert link.startswith("index.html#bench_perf.Scaling.time_train_step?machine=gpubox&") and "p-window=2" in link
+    # ordered by framework, representation, machine, window
+    assert [(q.framework, q.representation, q.machine, q.window) for q in board.scaling[:5]] == [
+        ("pytorch", "fragment", "gpubox", 2), ("pytorch", "fragment", "gpubox", 4),
+        ("pytorch", "fragment", "gpubox", 7), ("pytorch", "fragment", "gpubox", 14),
+        ("pytorch", "fragment", "laptop", 2)]
+    assert [q.units for q in board.scaling[:4]] == [196, 49, 16, 4]
+    # the rows are what they are without Scaling: time_train_step of Scaling feeds no row
+    assert len(board.rows) == 16 and board.extra_params == [] and board.devices() == ["cpu", "gpu"]
+    steps = sorted({r.value("train_step") for r in board.rows} - {None})
+    assert steps == pytest.approx([0.0025, 0.025])
+    assert len(export.records(board)) == 16
+
+
+def test_scaling_section_in_page(scaling_dir):
+    board, _ = build(scaling_dir)
+    text = leaderboard.page(board)
+    page = Page(text)
+    # after the dataset sections, before Machines
+    assert [a.get("data-dataset") for t, a in page.tags if t == "section"] == ["mnist", "scaling", None]
+    assert sum(1 for t, _ in page.tags if t == "svg") == 2
+    for tag, attrs in page.tags:  # still nothing the strict CSP would block
+        assert "style" not in attrs and not any(k.startswith("on") for k in attrs), (tag, attrs)
+    assert ("input", {"type": "checkbox", "data-filter": "device", "value": "cpu", "checked": None}) in page.tags
+    section = scaling_section(text)
+    assert '<h2>Cost scaling <small class="note count"></small></h2>' in section  # the filters count its rows
+    assert ("Time per training step against sequence length (MNIST windows of 14, 7, 4, 2 px). Attention grows "
+            "with the square of the length, the fragment projection with the window size.") in section
+    sec = Page(section)
+    assert sec.rows[0] == "Framework Representation Machine Window (px) Units Train step Peak RSS"
+    assert len(sec.rows) == 1 + 32
+    assert "PyTorch token gpubox 2 196 13.5 ms 664 MiB" in sec.rows
+    assert "TensorFlow fragment laptop 14 4 2 ms 481 MiB" in sec.rows
+    assert ("table", {"class": "board scaling"}) in sec.tags
+    rows = [a for t, a in sec.tags if t == "tr" and "data-machine" in a]
+    assert len(rows) == 32 and {a["data-device"] for a in rows} == {"cpu"}
+    assert {a["data-machine"] for a in rows} == {"laptop", "gpubox"}
+    # the plot: one line per machine x framework x representation; TensorFlow's dashed (class tf)
+    groups = [a for t, a in sec.tags if t == "g"]
+    assert sorted(a["class"] for a in groups) == sorted(
+        ["series fragment", "series fragment tf", "series token", "series token tf"] * 2)
+    assert {(a["data-device"], a["data-machine"]) for a in groups} == {("cpu", "laptop"), ("cpu", "gpubox")}
+    lines = [[tuple(map(float, xy.split(","))) for xy in a["points"].split()] for t, a in sec.tags if t == "polyline"]
+    assert len(lines) == 8 and all(len(line) == 4 for line in lines)
+    for line in lines:  # left to right in sequence length, and up (svg y falls) as the step time grows
+        assert [x for x, _ in line] == sorted(x for x, _ in line)
+        assert [y for _, y in line] == sorted((y for _, y in line), reverse=True)
+    assert len({line[-1][0] for line in lines}) == 1  # every line ends at 196 units
+    assert sum(t == "circle" for t, _ in sec.tags) == 16 and sum(t == "rect" for t, _ in sec.tags) == 16
+    labels = ["token · TF · gpubox", "token · PT · laptop", "fragment · TF · laptop", "fragment · PT · gpubox"]
+    assert all(f">{label}</text></g>" in section for label in labels)  # each line labelled at its end
+    ticks = [f'text-anchor="middle">{u}</text>' for u in (4, 16, 49, 196)]
+    assert all(t in section for t in ticks) and '>10 ms</text>' in section
+
+
+def test_scaling_latest_commit_only(tmp_path):
+    slow = lambda n, p: 0.5 if n.endswith("Scaling.time_train_step") else metric(n, p)  # noqa: E731
+    write_results(tmp_path, "gpubox")  # its latest commit has no Scaling results
+    write_results(tmp_path, "gpubox", commit=COMMIT_OLD, date=DATE_MS - DAY_MS, scaling=True)
+    write_results(tmp_path, "laptop", commit=COMMIT_OLD, date=DATE_MS - DAY_MS, scaling=True, value=slow)
+    write_results(tmp_path, "laptop", scaling=True)  # last: benchmarks.json is the last call's
+    board, _ = build(tmp_path)
+    assert len(board.scaling) == 16 and {p.machine for p in board.scaling} == {"laptop"}
+    assert max(p.step_seconds for p in board.scaling) == pytest.approx(0.002 + 2e-7 * 196**2 * 1.5 * 1.2)
+
+
+@pytest.mark.parametrize("method,bad,unit", [
+    ("time_train_step", -0.01, "s"), ("time_train_step", 0.0, "s"), ("time_train_step", math.inf, "s"),
+    ("time_train_step", "0.01", "s"), ("peakmem_train_step", 1e20, "bytes"), ("peakmem_train_step", -1.0, "bytes"),
+    ("track_seq_len", 2.5, "units"), ("track_seq_len", -196, "units"), ("track_seq_len", True, "units"),
+])
+def test_implausible_scaling_values_are_dropped(tmp_path, method, bad, unit):
+    def value(name, p):
+        return bad if name.endswith(method) and p.get("window") == 2 and p.get("representation") == "token" \
+            else metric(name, p)
+
+    write_results(tmp_path, scaling=True, value=value)
+    board, warned = build(tmp_path)
+    assert any(f"Scaling.{method}" in w and f"not a plausible {unit} value" in w and str(tmp_path) in w
+               for w in warned)
+    assert len(board.scaling) == 16
+    attr, key = {"time_train_step": ("step_seconds", "step_seconds"), "peakmem_train_step": ("peak_memory",
+                 "peak_memory"), "track_seq_len": ("units", "units")}[method]
+    dropped = [p for p in board.scaling if p.window == 2 and p.representation == "token"]
+    assert len(dropped) == 2 and all(getattr(p, attr) is None and p.cells[key].status == "missing" for p in dropped)
+    kept = scaling_point(board, "laptop", "pytorch", "fragment", 2)
+    assert (kept.units, kept.step_seconds, kept.peak_memory) == (196, pytest.approx(0.0096832), 696e6)
+    section = scaling_section(leaderboard.page(board))
+    assert section.count('st-missing" data-v="">missing</td>') == 2
+    plotted = 2 if method == "peakmem_train_step" else 0  # the memory is not plotted
+    assert sum(len(a["points"].split()) == 4 for t, a in Page(section).tags if t == "polyline") == 2 + plotted
+
+
+def test_skipped_and_failed_scaling_values(tmp_path):
+    def value(name, p):
+        if name.endswith("Scaling.time_train_step") and p.get("representation") == "token":
+            return math.nan if p["framework"] == "tensorflow" else (None if p["window"] == 14 else metric(name, p))
+        return metric(name, p)
+
+    write_results(tmp_path, scaling=True, value=value)
+    board, warned = build(tmp_path)
+    tf = [p for p in board.scaling if p.framework == "tensorflow" and p.representation == "token"]
+    assert len(tf) == 4 and all(p.step_seconds is None and p.cells["step_seconds"].status == "skipped"
+                                and p.units is not None for p in tf)
+    failed = scaling_point(board, "laptop", "pytorch", "token", 14)
+    assert failed.step_seconds is None and failed.cells["step_seconds"].status == "failed" and failed.units == 4
+    assert any("1 benchmark combination(s) failed" in w for w in warned)
+    assert not any("not a plausible" in w for w in warned)
+    section = scaling_section(leaderboard.page(board))
+    assert section.count(">skipped</a></td>") == 4 and section.count(">failed</a></td>") == 1
+    groups = [a["class"] for t, a in Page(section).tags if t == "g"]
+    assert sorted(groups) == ["series fragment", "series fragment tf", "series token"]  # TF token: nothing to plot
+    assert sorted(len(a["points"].split()) for t, a in Page(section).tags if t == "polyline") == [3, 4, 4]
+
+
+def test_malformed_scaling_windows_are_skipped(tmp_path):
+    VALUES["window"] += ["abc", 0]
+    try:
+        write_results(tmp_path, scaling=True, value=lambda n, p: metric(n, p) if isinstance(p.get("window", 1), int)
+                      and p.get("window", 1) > 0 else 1.0)
+    finally:
+        del VALUES["window"][-2:]
+    board, warned = build(tmp_path)
+    assert {p.window for p in board.scaling} == {2, 4, 7, 14} and len(board.scaling) == 16
+    assert any("window 'abc' is not a whole number of pixels" in w and str(tmp_path) in w for w in warned)
+    assert any("window '0' is not a whole number of pixels" in w for w in warned)
+
+
+def test_no_scaling_results_no_scaling_section(results_dir):
+    board, warned = build(results_dir)
+    assert board.scaling == [] and model.Board(board.rows, board.machines, board.extra_params).scaling == []
+    text = leaderboard.page(board)
+    assert 'data-dataset="scaling"' not in text and "Cost scaling" not in text and "<polyline" not in text
+    assert [a.get("data-dataset") for t, a in Page(text).tags if t == "section"] == ["mnist", None]
+
+
+def test_scaling_results_only(tmp_path):
+    write_results(tmp_path, "laptop", bench_params=SCALING)
+    board, warned = build(tmp_path)
+    assert warned == [] and board.rows == [] and len(board.scaling) == 16
+    assert list(board.machines) == ["laptop"] and board.devices() == ["cpu"]
+    text = leaderboard.page(board)
+    assert [a.get("data-dataset") for t, a in Page(text).tags if t == "section"] == ["scaling", None]
+    assert "Test CPU @ 3GHz (8 cores)" in text and 'data-filter="device" value="cpu"' in text
+    assert export.to_csv(board) == "" and json.loads(export.to_json(board)) == []
+
+
 # --- untrusted input -------------------------------------------------------------------
 
 def test_no_html_injection_from_results(tmp_path):
     evil = '<script>alert(1)</script>"onmouseover=alert(1) x=\'&amp;'
-    write_results(tmp_path, machine=evil, extra={"python": "<img src=x onerror=alert(1)>"})
+    write_results(tmp_path, machine=evil, extra={"python": "<img src=x onerror=alert(1)>"}, scaling=True)
     bad_fw = "<b onclick=alert(1)>pt</b>"
     VALUES["framework"].append(bad_fw)
     try:
-        write_results(tmp_path / "r2", machine="m2")
+        write_results(tmp_path / "r2", machine="m2", scaling=True)
     finally:
         VALUES["framework"].remove(bad_fw)
     for root in (tmp_path, tmp_path / "r2"):

@@ -2,7 +2,7 @@
 
 Kept as strings, not package data files, so the page builds from any install of tokfrag.
 The script sorts a table when a column header is clicked (missing values stay last) and
-hides every element (table rows, plot points) whose ``data-device`` or ``data-machine`` is
+hides every element (table rows, plot points and lines) whose ``data-device`` or ``data-machine`` is
 unticked in the filters.
 """
 
@@ -53,6 +53,10 @@ svg .tick { fill: var(--mute); }
 svg .lead { stroke: var(--mute); stroke-width: 0.5; }
 svg .token, svg .token text { fill: var(--token); }
 svg .fragment, svg .fragment text { fill: var(--fragment); }
+svg .series polyline { fill: none; stroke: var(--mute); stroke-width: 1.5; }
+svg .series.token polyline { stroke: var(--token); }
+svg .series.fragment polyline { stroke: var(--fragment); }
+svg .series.tf polyline { stroke-dasharray: 5 3; }
 .off { display: none; }
 footer { padding: 10px 20px 16px; color: var(--mute); font-size: 11px; border-top: 1px solid var(--line); }
 """

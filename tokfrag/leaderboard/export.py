@@ -39,6 +39,8 @@ def to_json(board: Board) -> str:
 
 def to_csv(board: Board) -> str:
     recs = records(board)
+    if not recs:  # a board of cost-scaling points only: no leaderboard row to export
+        return ""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(recs[0]), lineterminator="\n")
     writer.writeheader()

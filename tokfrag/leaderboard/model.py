@@ -8,6 +8,10 @@ suite trains and times in ``mode=default``, ``precision=fp32``) is filled in whe
 lacks it, so the accuracy of an fp32 run never shows on a bf16 row. A ``seed`` parameter is
 never part of a row: its values are averaged (mean ± sd).
 
+A benchmark whose parameters are exactly ``SCALING_PARAMS`` (``bench_perf.Scaling``: framework,
+representation, window) makes no row: its step time, peak memory and sequence length become the
+``ScalingPoint``s of ``Board.scaling``, which the page plots as cost against sequence length.
+
 Everything read here is untrusted: a value outside its column's plausible range, an unknown
 benchmark or a malformed file is skipped with a ``LeaderboardWarning`` naming the file.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import statistics
 import warnings
 from collections import defaultdict
@@ -26,7 +31,7 @@ from urllib.parse import quote
 from .. import results
 from ..params import count as count_parameters
 from ..spec import get_pipeline
-from .columns import BY_METHOD, COLUMNS, PARITY, Column
+from .columns import BY_METHOD, COLUMNS, PARITY, TIME_LIMIT, Column, count, memory, seconds
 
 ROW_PARAMS = ("pipeline", "framework")  # a benchmark with both makes rows; others are broadcast
 KEY_ORDER = ("pipeline", "framework", "device")
@@ -38,6 +43,19 @@ MAX_PARAMS = 8  # a benchmark with more parameters is taken as malformed (rows m
 MACHINE_FIELDS = ("cpu", "num_cpu", "ram", "gpu", "gpu_driver", "cuda", "os", "arch")
 # packages whose versions are shown when a results file or machine.json records them
 PACKAGES = ("torch", "torchvision", "timm", "tensorflow", "tensorflow-cpu", "keras", "numpy", "cudnn")
+
+# --- cost scaling (bench_perf.Scaling): one point per framework x representation x window
+SCALING_PARAMS = ("framework", "representation", "window")
+SCALING_DEVICE = "cpu"  # Scaling runs on the CPU only
+MAX_WINDOW = 100_000  # pixels: a larger window (or one that is not a whole number) is malformed
+SCALING_UNITS = Column("units", "track_seq_len", "Units", "units",
+                       "sequence length: units per image (fragments or tokens)", 1, 1e7, count)
+SCALING_STEP = Column("step_seconds", "time_train_step", "Train step", "s",
+                      "one AdamW step on one batch, on the CPU", 1e-9, TIME_LIMIT, seconds)
+SCALING_MEMORY = Column("peak_memory", "peakmem_train_step", "Peak RSS", "bytes",
+                        "peak host memory over three training steps", 1, 2.0**50, memory)
+SCALING_COLUMNS: tuple[Column, ...] = (SCALING_UNITS, SCALING_STEP, SCALING_MEMORY)
+SCALING_BY_METHOD: dict[str, Column] = {c.method: c for c in SCALING_COLUMNS}
 
 
 class LeaderboardError(ValueError):
@@ -116,10 +134,29 @@ class Duel:
 
 
 @dataclass
+class ScalingPoint:
+    """One framework x representation x window of ``bench_perf.Scaling`` on one machine.
+
+    ``units`` (the sequence length), ``step_seconds`` and ``peak_memory`` are None unless that
+    metric is ok; ``cells`` keeps each metric's status and asv link (keyed on SCALING_COLUMNS)."""
+
+    machine: str
+    framework: str
+    representation: str
+    window: int  # pixels per side of a square window
+    units: int | None
+    step_seconds: float | None
+    peak_memory: float | None
+    device: str = SCALING_DEVICE
+    cells: dict[str, Cell] = field(default_factory=dict)
+
+
+@dataclass
 class Board:
     rows: list[Row]
     machines: dict[str, Machine]
     extra_params: list[str] = field(default_factory=list)  # row parameters beyond KEY_ORDER
+    scaling: list[ScalingPoint] = field(default_factory=list)  # ordered by framework, representation, machine, window
 
     def datasets(self) -> dict[str, list[Row]]:
         """Dataset -> its rows, ranked by accuracy (rows without one last), then throughput."""
@@ -134,7 +171,7 @@ class Board:
         return {name: sorted(rows, key=rank) for name, rows in sorted(out.items())}
 
     def devices(self) -> list[str]:
-        return sorted({row.device for row in self.rows})
+        return sorted({row.device for row in self.rows} | {p.device for p in self.scaling})
 
 
 def parity_text(cell: Cell) -> str:
@@ -170,7 +207,19 @@ def _plausible(value, column: Column) -> bool:
         return False
     if not math.isfinite(value) or not column.lo <= value <= column.hi:
         return False
-    return column is not PARITY or float(value).is_integer()
+    return column not in (PARITY, SCALING_UNITS) or float(value).is_integer()
+
+
+def _is_scaling(names: list | None) -> bool:
+    return names is not None and len(names) == len(SCALING_PARAMS) and set(names) == set(SCALING_PARAMS)
+
+
+def _window(value: str) -> int | None:
+    """A window parameter (asv stores ``2``, or ``'2'`` if a suite passes strings) as pixels, or None."""
+    text = str(value).strip()
+    if not re.fullmatch(r"[0-9]{1,6}", text) or not 0 < int(text) <= MAX_WINDOW:
+        return None
+    return int(text)
 
 
 def _date(header: dict) -> float:
@@ -212,8 +261,9 @@ def _records(rows: list[dict], meta: dict[str, dict], warned: set) -> list[Recor
     failed = 0
     for r in rows:
         name, path = r["benchmark"], r["file"]
-        column = BY_METHOD.get(name.rsplit(".", 1)[-1])
         names = meta.get(name, {}).get("param_names")
+        scaling = _is_scaling(names)
+        column = (SCALING_BY_METHOD if scaling else BY_METHOD).get(name.rsplit(".", 1)[-1])
         problem = _problem(column, names, len(r["params"]))
         if problem:
             if (path, name) not in warned:
@@ -224,6 +274,13 @@ def _records(rows: list[dict], meta: dict[str, dict], warned: set) -> list[Recor
         raw = {n: str(v) for n, v in zip(names, r["raw_params"])}
         seed = params.pop(SEED, None)
         raw.pop(SEED, None)
+        if scaling:
+            window = _window(params["window"])
+            if window is None:
+                _warn(f"{path}: {name} {params}: window {params['window']!r} is not a whole number of pixels "
+                      f"from 1 to {MAX_WINDOW}; ignored")
+                continue
+            params["window"] = str(window)
         value, status = r["value"], r["status"]
         if status == "ok" and not _plausible(value, column):
             _warn(f"{path}: {name} {params} = {value!r} is not a plausible {column.unit} value "
@@ -298,6 +355,23 @@ def _rows(records: list[Record]) -> list[Row]:
     return rows
 
 
+def _scaling(records: list[Record]) -> list[ScalingPoint]:
+    """One point per machine x framework x representation x window of the scaling records."""
+    by_point: dict[tuple, dict[str, list[Record]]] = defaultdict(lambda: defaultdict(list))
+    for r in records:
+        p = dict(r.params)
+        by_point[(r.machine, p["framework"], p["representation"], int(p["window"]))][r.column.key].append(r)
+    points = []
+    for (machine, framework, representation, window), by_key in by_point.items():
+        cells = {c.key: _aggregate(by_key.get(c.key, [])) for c in SCALING_COLUMNS}
+        value = {k: cell.mean if cell.status == "ok" else None for k, cell in cells.items()}
+        units = value[SCALING_UNITS.key]
+        points.append(ScalingPoint(machine, framework, representation, window,
+                                   None if units is None else int(units), value[SCALING_STEP.key],
+                                   value[SCALING_MEMORY.key], cells=cells))
+    return sorted(points, key=lambda p: (p.framework, p.representation, p.machine, p.window))
+
+
 def _machine(name: str, headers: list[dict], machine_json: dict[str, str]) -> Machine:
     head = headers[-1]
     sources = (machine_json, head["params"], head["requirements"], head["env_vars"])
@@ -329,18 +403,24 @@ def build(results_dir: str | Path) -> Board:
     machine_json = results.read_machines(results_dir)
     latest = _latest([h for h in map(results.read_header, paths) if h is not None])
     unique: dict[tuple, Record] = {}  # a later file of the same commit overrides an earlier one
+    unique_scaling: dict[tuple, Record] = {}
     warned: set = set()
     records = [r for headers in latest.values() for h in headers
                for r in _records(results.read_file(Path(h["file"])), meta, warned)]
-    for r in _with_defaults(records):
+    for r in _with_defaults([r for r in records if r.column not in SCALING_COLUMNS]):
         unique[(r.machine, r.column.key, r.params, r.seed)] = r
+    for r in records:
+        if r.column in SCALING_COLUMNS:
+            unique_scaling[(r.machine, r.column.key, r.params, r.seed)] = r
     rows = _rows(list(unique.values()))
-    if not rows:
+    scaling = _scaling(list(unique_scaling.values()))
+    if not rows and not scaling:
         raise LeaderboardError(f"{results_dir}: no usable leaderboard results (see the warnings above)")
+    shown = {row.machine for row in rows} | {p.machine for p in scaling}
     machines = {name: _machine(name, headers, machine_json.get(name, {})) for name, headers in sorted(latest.items())
-                if any(row.machine == name for row in rows)}
+                if name in shown}
     extra = sorted({k for row in rows for k in row.params} - set(KEY_ORDER))
-    return Board(rows, machines, extra)
+    return Board(rows, machines, extra, scaling)
 
 
 # --- head to head ----------------------------------------------------------------------

@@ -18,11 +18,13 @@ from pathlib import Path
 from . import svg
 from .assets import CSS, JS
 from .columns import COLUMNS, PARITY, Column, count, memory
-from .model import Board, Cell, Duel, Machine, Row, parity_text, split_pipeline, tensorflow_vs_pytorch, \
-    token_vs_fragment
+from .model import SCALING_MEMORY, SCALING_STEP, SCALING_UNITS, Board, Cell, Duel, Machine, Row, ScalingPoint, \
+    parity_text, split_pipeline, tensorflow_vs_pytorch, token_vs_fragment
 
 FILENAME = "leaderboard.html"
 FRAMEWORK_NAMES = {"pytorch": "PyTorch", "tensorflow": "TensorFlow"}
+SCALING_CAPTION = ("Time per training step against sequence length (MNIST windows of 14, 7, 4, 2 px). "
+                   "Attention grows with the square of the length, the fragment projection with the window size.")
 
 
 def _e(s) -> str:
@@ -160,6 +162,45 @@ def _dataset_section(name: str, rows: list[Row], extra: list[str], multi_machine
             f'{_board_table(rows, extra)}<div class="duo">{figure}<div>{duels}</div></div></section>')
 
 
+def _scaling_cell(column: Column, point: ScalingPoint, value: float | None) -> Cell:
+    """The point's cell for ``column`` (with its status and link), or one made from its value."""
+    cell = point.cells.get(column.key)
+    if cell is not None:
+        return cell
+    return Cell("missing") if value is None else Cell("ok", float(value), n=1)
+
+
+def _scaling_table(points: list[ScalingPoint]) -> str:
+    head = [_th("Framework"), _th("Representation"), _th("Machine"),
+            _th("Window (px)", "side of the square window of pixels that makes one unit", True),
+            _th(SCALING_UNITS.label, SCALING_UNITS.hint, True),
+            _th(SCALING_STEP.label, f"{SCALING_STEP.hint} ({SCALING_STEP.unit})", True),
+            _th(SCALING_MEMORY.label, f"{SCALING_MEMORY.hint} ({SCALING_MEMORY.unit})", True)]
+    body = []
+    for p in points:
+        rep = p.representation
+        cells = [f"<td>{_e(FRAMEWORK_NAMES.get(p.framework, p.framework))}</td>",
+                 f'<td><span class="rep-{_e(rep)}">{_e(rep)}</span></td>', _name(p.machine),
+                 f'<td class="num" data-v="{p.window}">{p.window}</td>']
+        cells += [_metric(c, _scaling_cell(c, p, v), False) for c, v in ((SCALING_UNITS, p.units),
+                                                                           (SCALING_STEP, p.step_seconds),
+                                                                           (SCALING_MEMORY, p.peak_memory))]
+        body.append(f"<tr {_filters(p)}>{''.join(cells)}</tr>")
+    return (f'<div class="scroll"><table class="board scaling"><thead><tr>{"".join(head)}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table></div>')
+
+
+def _scaling_section(points: list[ScalingPoint]) -> str:
+    """Cost against sequence length (bench_perf.Scaling). The table has class ``board`` and the heading
+    a ``.count``, like a dataset's section, so the page's filters count its rows too."""
+    plot = svg.scaling_plot(points, len({p.machine for p in points}) > 1)
+    figure = (f"<figure>{plot}<figcaption>{_e(SCALING_CAPTION)} Orange: token, blue: fragment; "
+              "solid line and circle: PyTorch, dashed line and square: TensorFlow.</figcaption></figure>" if plot else
+              '<p class="note">No scaling run has both a sequence length and a step time yet: nothing to plot.</p>')
+    return (f'<section data-dataset="scaling"><h2>Cost scaling <small class="note count"></small></h2>'
+            f'<div class="duo">{_scaling_table(points)}{figure}</div></section>')
+
+
 def _date(ms: float | None) -> str:
     if ms is None:
         return ""
@@ -199,6 +240,8 @@ def page(board: Board, generated: datetime | None = None) -> str:
     generated = generated or datetime.now(timezone.utc)
     sections = "".join(_dataset_section(name, rows, board.extra_params, len(board.machines) > 1)
                        for name, rows in board.datasets().items())
+    if board.scaling:
+        sections += _scaling_section(board.scaling)
     n = len(board.machines)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

@@ -1,17 +1,24 @@
-"""Accuracy against training time as an inline SVG scatter plot, every point labelled directly.
+"""Inline SVG plots, every point or line labelled directly (no legend).
 
-Training time is shown per sample (1 / training throughput, log scale), which compares runs
-whatever the size of a machine's training split. Colour is the representation (token orange,
-fragment blue), shape the framework (PyTorch circle, TensorFlow square); each point carries a
-text label, so no legend is needed.
+``plot``: accuracy against training time, a scatter plot. Training time is shown per sample
+(1 / training throughput, log scale), which compares runs whatever the size of a machine's
+training split. Colour is the representation (token orange, fragment blue), shape the
+framework (PyTorch circle, TensorFlow square); each point carries a text label.
+
+``scaling_plot``: seconds per training step against sequence length, both on log scales, one
+line per machine x framework x representation (same colours and markers; TensorFlow's line is
+dashed), labelled at its last point: the labels stand in a column right of the plot, each
+joined to its line's end by a thin lead.
 """
 
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from html import escape
 
-from .model import Row, split_pipeline
+from .columns import seconds
+from .model import Row, ScalingPoint, split_pipeline
 
 W, H = 520, 300
 LEFT, RIGHT, TOP, BOTTOM = 46, 14, 10, 36
@@ -127,5 +134,101 @@ def plot(rows: list[Row], multi_machine: bool) -> str:
                    f'<title>{_e(title)}</title>'
                    f'{marker}{lead}<text x="{p["lx"]:.1f}" y="{p["ly"]:.1f}" text-anchor="{p["anchor"]}">'
                    f'{_e(p["text"])}</text></g>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+# --- cost scaling ----------------------------------------------------------------------
+
+SCALING_PLOT_WIDTH = 360  # the plot area; the labels of the line ends go to its right
+MAX_LABEL_WIDTH = 190  # px: longer labels run past the picture's edge (the tooltip has them whole)
+MAX_UNIT_TICKS = 8  # more distinct sequence lengths than this: decade ticks instead
+
+
+def _colour(representation: str) -> str:
+    return representation if representation in ("token", "fragment") else "other"
+
+
+def _machine_label(machine: str) -> str:
+    return machine if len(machine) <= MACHINE_CHARS else machine[:MACHINE_CHARS - 1] + "…"
+
+
+def _spread(ys: list[float], lo: float, hi: float) -> list[float]:
+    """Label baselines moved apart by at least a label's height, kept between lo and hi where they fit."""
+    order = sorted(range(len(ys)), key=lambda i: ys[i])
+    out = list(ys)
+    prev = -math.inf
+    for i in order:
+        out[i] = max(out[i], prev + LABEL_HEIGHT)
+        prev = out[i]
+    limit = hi
+    for i in reversed(order):
+        out[i] = min(out[i], limit)
+        limit = out[i] - LABEL_HEIGHT
+    return [max(y, lo) for y in out]
+
+
+def scaling_plot(points: list[ScalingPoint], multi_machine: bool) -> str:
+    """Step time against sequence length of the points that have both ('' if none)."""
+    data = [p for p in points if p.units and p.step_seconds]  # both > 0: the model rejects anything else
+    if not data:
+        return ""
+    series: dict[tuple, list[ScalingPoint]] = defaultdict(list)
+    for p in data:
+        series[(p.framework, p.representation, p.machine)].append(p)
+    lines = []
+    for (framework, representation, machine), pts in sorted(series.items()):
+        parts = [representation, SHORT.get(framework, framework)] + ([_machine_label(machine)] if multi_machine else [])
+        lines.append((framework, representation, machine, sorted(pts, key=lambda p: (p.units, p.window)),
+                      " · ".join(q for q in parts if q)))
+    label_width = min(MAX_LABEL_WIDTH, max(CHAR_WIDTH * len(text) for *_, text in lines))
+    w = LEFT + SCALING_PLOT_WIDTH + 12 + label_width
+    right = LEFT + SCALING_PLOT_WIDTH  # the plot area's right edge
+    x_lo, x_hi = _padded(min(math.log10(p.units) for p in data), max(math.log10(p.units) for p in data), 0.5)
+    y_lo, y_hi = _padded(min(math.log10(p.step_seconds) for p in data),
+                         max(math.log10(p.step_seconds) for p in data), 1.0)
+
+    def px(units):
+        return LEFT + (math.log10(units) - x_lo) / (x_hi - x_lo) * SCALING_PLOT_WIDTH
+
+    def py(s):
+        return H - BOTTOM - (math.log10(s) - y_lo) / (y_hi - y_lo) * (H - TOP - BOTTOM)
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w:.0f}" height="{H}" viewBox="0 0 {w:.0f} {H}" '
+           f'role="img" aria-label="seconds per training step against sequence length">']
+    units = sorted({p.units for p in data})
+    for v in (units if len(units) <= MAX_UNIT_TICKS else _log_ticks(x_lo, x_hi)):
+        x = px(v)
+        out.append(f'<line class="grid" x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{H - BOTTOM}"/>'
+                   f'<text class="tick" x="{x:.1f}" y="{H - BOTTOM + 12}" text-anchor="middle">{v:g}</text>')
+    for v in _log_ticks(y_lo, y_hi):
+        y = py(v)
+        out.append(f'<line class="grid" x1="{LEFT}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}"/>'
+                   f'<text class="tick" x="{LEFT - 4}" y="{y + 3:.1f}" text-anchor="end">{_e(seconds(v))}</text>')
+    out.append(f'<line class="axis" x1="{LEFT}" y1="{H - BOTTOM}" x2="{right}" y2="{H - BOTTOM}"/>'
+               f'<line class="axis" x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{H - BOTTOM}"/>'
+               f'<text x="{LEFT + SCALING_PLOT_WIDTH / 2:.0f}" y="{H - 6}" text-anchor="middle">'
+               f'sequence length, units (log)</text>'
+               f'<text transform="translate(11 {(TOP + H - BOTTOM) / 2:.0f}) rotate(-90)" text-anchor="middle">'
+               f'seconds per training step (log)</text>')
+    ends = [(px(pts[-1].units), py(pts[-1].step_seconds)) for _, _, _, pts, _ in lines]
+    label_ys = _spread([y + 3.5 for _, y in ends], TOP + LABEL_HEIGHT, H - BOTTOM)
+    for (framework, representation, machine, pts, text), (ex, ey), ly in zip(lines, ends, label_ys):
+        classes = f"series {_colour(representation)}" + (" tf" if framework == "tensorflow" else "")
+        xy = [(px(p.units), py(p.step_seconds)) for p in pts]
+        markers = []
+        for p, (x, y) in zip(pts, xy):
+            title = (f"{representation} {framework} on {machine}: window {p.window} px, {p.units} units: "
+                     f"{seconds(p.step_seconds)} per step")
+            shape = (f'<rect x="{x - 3.5:.1f}" y="{y - 3.5:.1f}" width="7" height="7">' if framework == "tensorflow"
+                     else f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5">')
+            markers.append(shape + f"<title>{_e(title)}</title>" + ("</rect>" if framework == "tensorflow"
+                                                                     else "</circle>"))
+        lead = f'<line class="lead" x1="{ex + 5:.1f}" y1="{ey:.1f}" x2="{right + 4}" y2="{ly - 3.5:.1f}"/>'
+        polyline = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+        out.append(f'<g class="{classes}" data-device="{_e(pts[0].device)}" data-machine="{_e(machine)}">'
+                   f'<title>{_e(f"{representation} {framework} on {machine}")}</title>'
+                   f'<polyline points="{polyline}"/>{"".join(markers)}{lead}'
+                   f'<text x="{right + 6}" y="{ly:.1f}">{_e(text)}</text></g>')
     out.append("</svg>")
     return "".join(out)
