@@ -6,8 +6,6 @@ combinations (setup raises NotImplementedError, which asv records as skipped).
 
 from __future__ import annotations
 
-from tokfrag import runs
-
 from . import common
 
 
@@ -22,7 +20,8 @@ class Step:
     timeout = 300
 
     def setup(self, framework, pipeline, device):
-        self.ctx = common.context(framework, pipeline, device)
+        # on a GPU, warm up here: a training step that runs out of memory halves the batch first
+        self.ctx = common.context(framework, pipeline, device, warm_up=device != "cpu")
 
     def time_preprocess(self, framework, pipeline, device):
         """uint8 samples of one training batch -> fragments or token ids, on the device."""
@@ -41,12 +40,6 @@ class Step:
         t.logits(self.ctx.x_eval)
         t.sync()
 
-    def peakmem_train(self, framework, pipeline, device):
-        """Peak host memory (RSS) while training (asv's peakmem_ sees host memory only)."""
-        t = self.ctx.trainer
-        for _ in range(3):
-            t.sync(t.train_step(self.ctx.x, self.ctx.y, self.ctx.lr))
-
 
 class Training:
     """Results of one full training run per combination (trained once, read by each metric)."""
@@ -56,12 +49,7 @@ class Training:
     timeout = 1200
 
     def setup(self, framework, pipeline, device):
-        spec = common.spec_for(pipeline)
-        # the metrics after the first read the session's stored run: no framework import needed
-        self.result = runs.result(framework, spec, device, train=False)
-        if self.result is None:
-            common.check_runnable(framework, device)
-            self.result = runs.result(framework, spec, device)
+        self.result = common.training_result(framework, pipeline, device)
 
     def track_accuracy(self, framework, pipeline, device):
         """Test accuracy after the fixed training budget."""
@@ -88,6 +76,13 @@ class Training:
 
     track_batch_size.unit = "samples"
 
+    def track_peak_memory(self, framework, pipeline, device):
+        """Peak host memory (RSS) of the training run's process: data, model, steps, evaluation.
+        Read from the run, not from a process of its own (asv's peakmem_ would spawn one more)."""
+        return self.result["peak_rss"]
+
+    track_peak_memory.unit = "bytes"
+
 
 class DeviceMemory:
     """Peak GPU memory of training, in bytes (asv's peakmem_ sees host RSS only)."""
@@ -98,7 +93,7 @@ class DeviceMemory:
 
     def setup(self, framework, pipeline, device):
         if device == "cpu":
-            raise NotImplementedError("device memory is for the gpu device; host memory: Step.peakmem_train")
+            raise NotImplementedError("device memory is for the gpu device; host memory: Training.track_peak_memory")
         self.ctx = common.context(framework, pipeline, device)
 
     def track_peak_device_memory(self, framework, pipeline, device):

@@ -29,17 +29,24 @@ def spec_for(pipeline: str):
 
 
 class Context:
-    """A trainer plus one training batch and one inference batch, already on the device,
-    warmed up (one step and one inference), with the batch size halved on out-of-memory."""
+    """A trainer plus one training batch and one inference batch, already on the device.
+
+    With ``warm_up`` (the default), one training step and one inference have run (the first
+    step's time, compilation included, is kept) and the batch size was halved on out-of-memory.
+    Without it nothing has run yet: asv's own warm-up (``warmup_time``) calls a timed function at
+    least once before its first sample, so a benchmark that times one function need not pay for
+    tracing the others.
+    """
 
     def __init__(self, framework: str, pipeline: str, device: str, mode: str = "default",
-                 precision: str = "fp32", spec=None):
+                 precision: str = "fp32", spec=None, warm_up: bool = True):
         from tokfrag.training import with_oom_backoff
 
         impl = frameworks.get(framework)
         if mode not in impl.MODES or precision not in impl.PRECISIONS:
             raise NotImplementedError(f"{framework} has no mode {mode!r} / precision {precision!r}")
         self.first_step_seconds = None
+        self.warm_up = warm_up
         _, self.spec = with_oom_backoff(lambda s: self._build(framework, s, device, mode, precision),
                                         spec or spec_for(pipeline), impl.OOM_ERRORS)
 
@@ -58,6 +65,8 @@ class Context:
         self.x_eval = self.trainer.inputs(data.test_x[: t.eval_batch_size])
         self.lr = t.lr
         self.batch_size = len(idx)
+        if not self.warm_up:
+            return
         start = time.perf_counter()
         self.trainer.sync(self.trainer.train_step(self.x, self.y, self.lr))  # warm-up: steady state
         self.first_step_seconds = time.perf_counter() - start  # includes tracing / compilation
@@ -66,14 +75,29 @@ class Context:
 
 
 def context(framework: str, pipeline: str, device: str, mode: str = "default", precision: str = "fp32",
-            spec=None) -> Context:
+            spec=None, warm_up: bool = True) -> Context:
     """Cached per process; raises NotImplementedError (asv: skipped) when it cannot run here."""
-    key = (framework, pipeline, device, mode, precision, spec)
+    key = (framework, pipeline, device, mode, precision, spec, warm_up)
     if key not in _CONTEXTS:
         frameworks.require_device(device)  # no GPU at all -> skipped before any framework import
         frameworks.get(framework)  # FrameworkMissing -> skipped
-        _CONTEXTS[key] = Context(framework, pipeline, device, mode, precision, spec)  # DeviceUnavailable -> skipped
+        # DeviceUnavailable -> skipped
+        _CONTEXTS[key] = Context(framework, pipeline, device, mode, precision, spec, warm_up)
     return _CONTEXTS[key]
+
+
+def training_result(framework: str, pipeline: str, device: str, mode: str = "default",
+                    precision: str = "fp32") -> dict:
+    """The session's training run of this combination (``tokfrag.runs``): read without importing
+    any framework when an earlier benchmark of the session trained it, else trained here."""
+    from tokfrag import runs
+
+    spec = spec_for(pipeline)
+    result = runs.result(framework, spec, device, mode, precision, train=False)
+    if result is None:
+        check_runnable(framework, device)
+        result = runs.result(framework, spec, device, mode, precision)
+    return result
 
 
 def check_runnable(framework: str, device: str) -> None:

@@ -64,3 +64,20 @@ def test_quick_smoke_run_on_mnist(tmp_path, mnist):
     acc = df[(df.benchmark == "bench_pipelines.Training.track_accuracy") & (df.status == "ok")].value
     assert len(acc) == 4
     assert ((acc > 10) & (acc <= 100)).all(), acc  # one epoch already beats chance (10%)
+
+
+@needs("pytorch")
+def test_context_warms_up_only_when_asked(mnist):
+    """Step (CPU) leaves warming up to asv's warmup_time; Modes measures the first, compiling step."""
+    sys.path.insert(0, str(REPO))
+    try:
+        from benchmarks import common
+    finally:
+        sys.path.remove(str(REPO))
+    cold = common.context("pytorch", "mnist/fragment", "cpu", warm_up=False)
+    assert cold.first_step_seconds is None and cold.batch_size == 64
+    warm = common.context("pytorch", "mnist/fragment", "cpu")
+    assert warm is not cold and warm.first_step_seconds > 0
+    assert common.context("pytorch", "mnist/fragment", "cpu", warm_up=False) is cold  # cached per process
+    loss = cold.trainer.sync(cold.trainer.train_step(cold.x, cold.y, cold.lr))
+    assert 0 < loss < 10

@@ -123,5 +123,14 @@ def train_once(framework: str, spec: PipelineSpec, device: str = "cpu", mode: st
         "train_seconds": train_seconds,
         "samples_per_second": total * b / train_seconds,
         "time_to_target": time_to_target,
+        "peak_rss": peak_rss(),
         "curve": curve,
     }
+
+
+def peak_rss() -> int:
+    """Peak resident memory of this process so far, in bytes (what asv's peakmem_ reports)."""
+    import resource
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(rss if sys.platform == "darwin" else rss * 1024)  # bytes on macOS, KiB on Linux

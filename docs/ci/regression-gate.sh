@@ -23,7 +23,7 @@ cd "$(dirname "$0")/../.."
 BASE=${1:-origin/main}
 VENV=${VENV:-.venv}
 PY=$VENV/bin/python
-GATE_BENCH=${GATE_BENCH:-"Step\.(time|peakmem)_.*'cpu'\)
+GATE_BENCH=${GATE_BENCH:-"Step\.time_.*'cpu'\)
 Training\.track_.*'cpu'\)"}
 GATE_FACTOR=${GATE_FACTOR:-1.30}
 GATE_ROUNDS=${GATE_ROUNDS:-3}

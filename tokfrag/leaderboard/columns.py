@@ -63,7 +63,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("preprocess", "time_preprocess", "Preprocess", "s",
            "raw batch -> fragments or token ids, on the device", 0, TIME_LIMIT, seconds),
     Column("latency", "time_inference", "Inference", "s", "latency of one evaluation batch", 0, TIME_LIMIT, seconds),
-    Column("peak_memory", "peakmem_train", "Peak RSS", "bytes", "peak host memory while training", 0, 2.0**50, memory),
+    Column("peak_memory", "track_peak_memory", "Peak RSS", "bytes", "peak host memory of the training run",
+           0, 2.0**50, memory),
     Column("device_memory", "track_peak_device_memory", "GPU mem", "bytes", "peak GPU memory while training",
            0, 2.0**50, memory),
     Column("batch_size", "track_batch_size", "Batch", "samples",
@@ -82,4 +83,8 @@ COLUMNS: tuple[Column, ...] = (
 PARITY = Column("parity", "track_parity", "Parity", "failed checks",
                 "PyTorch vs TensorFlow equivalence checks of `tokfrag parity`", 0, 1000, count)
 
+# methods that fed a column in earlier versions of the suite, so that older results still show
+RENAMED = {"peakmem_train": "track_peak_memory"}  # Step.peakmem_train -> Training.track_peak_memory
+
 BY_METHOD: dict[str, Column] = {c.method: c for c in COLUMNS + (PARITY,)}
+BY_METHOD.update({old: BY_METHOD[new] for old, new in RENAMED.items()})
