@@ -82,6 +82,31 @@ class Modes:
     track_mfu_train.unit = "%"
 
 
+class Accuracy:
+    """A full training run per mode and precision (trained once, read by both metrics): bf16
+    and compilation must not cost accuracy. The default mode in fp32 is the default suite's
+    Training run (shared when both run in one session)."""
+
+    params = (common.FRAMEWORKS, common.PIPELINE_NAMES, common.DEVICES, MODES, PRECISIONS)
+    param_names = ["framework", "pipeline", "device", "mode", "precision"]
+    timeout = 2400
+
+    def setup(self, framework, pipeline, device, mode, precision):
+        self.result = common.training_result(framework, pipeline, device, mode, precision)
+
+    def track_accuracy(self, framework, pipeline, device, mode, precision):
+        """Test accuracy after the fixed training budget, in this mode and precision."""
+        return self.result["accuracy"]
+
+    track_accuracy.unit = "%"
+
+    def track_train_throughput(self, framework, pipeline, device, mode, precision):
+        """Training samples per second over the whole budget, in this mode and precision."""
+        return self.result["samples_per_second"]
+
+    track_train_throughput.unit = "samples/s"
+
+
 class Scaling:
     """Cost against sequence length: MNIST cut into windows of 2, 4, 7 and 14 pixels
     (196, 49, 16 and 4 units). Attention grows with the square of the length; the
