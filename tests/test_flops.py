@@ -73,3 +73,20 @@ def test_calibrate_alternates_rounds_and_reports_consistent_ratios(mnist, monkey
     harness, bare, prep = b / r["harness_samples_per_s"], b / r["bare_samples_per_s"], b / r["preprocess_samples_per_s"]
     assert 0 < prep < harness  # tokenizing a batch is part of, so shorter than, a harness step
     assert r["fidelity_without_preprocess"] == pytest.approx(bare / (harness - prep))
+
+
+@pytest.mark.parametrize("rate, expected_size", [(1e12, 2048), (1e8, 256)])
+def test_peak_probe_sizes_itself_to_the_device(rate, expected_size):
+    """A fast device is probed at 2048x2048; one that emulates the precision (as bf16 is on a
+    CPU without AVX-512 BF16) at a size whose matmul takes a fraction of a second."""
+    import time
+
+    sizes = []
+
+    def matmul_at(size):
+        sizes.append(size)
+        return lambda: time.sleep(2 * size**3 / rate)
+
+    got = flops.probe_peak(matmul_at, n=2048, seconds=0.3)
+    assert sizes[-1] == expected_size
+    assert 0.5 * rate < got <= rate  # sleep overshoots, never undershoots

@@ -203,19 +203,18 @@ def bare_loop(spec: PipelineSpec, batch_size: int, device: str = "cpu"):
 
 
 def matmul_peak(device: str = "cpu", precision: str = "fp32", n: int = 2048, seconds: float = 1.0) -> float:
-    """FLOP/s of repeated n x n matmuls: the probe of the machine's peak for MFU."""
-    import time
+    """FLOP/s of repeated square matmuls, up to n x n: the probe of the machine's peak for MFU."""
+    from tokfrag.flops import probe_peak
 
     dev = select_device(device)
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
     torch.set_num_threads(threads())
-    a, b = torch.randn(n, n, device=dev, dtype=dtype), torch.randn(n, n, device=dev, dtype=dtype)
-    (a @ b).sum().item()  # warm-up
-    reps, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        (a @ b).sum().item()
-        reps += 1
-    return 2 * n**3 * reps / (time.perf_counter() - start)
+
+    def matmul_at(size: int):
+        a, b = (torch.randn(size, size, device=dev, dtype=dtype) for _ in range(2))
+        return lambda: (a @ b)[:1, :1].sum().item()
+
+    return probe_peak(matmul_at, n, seconds)
 
 
 def versions() -> dict[str, str]:

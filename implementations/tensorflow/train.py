@@ -256,20 +256,19 @@ def bare_loop(spec: PipelineSpec, batch_size: int, device: str = "cpu"):
 
 
 def matmul_peak(device: str = "cpu", precision: str = "fp32", n: int = 2048, seconds: float = 1.0) -> float:
-    """FLOP/s of repeated n x n matmuls: the probe of the machine's peak for MFU."""
-    import time
+    """FLOP/s of repeated square matmuls, up to n x n: the probe of the machine's peak for MFU."""
+    from tokfrag.flops import probe_peak
 
     dtype = tf.bfloat16 if precision == "bf16" else tf.float32
-    with tf.device(select_device(device)):
-        a = tf.cast(tf.random.normal((n, n)), dtype)
-        b = tf.cast(tf.random.normal((n, n)), dtype)
-        mm = tf.function(lambda: tf.reduce_sum(tf.cast(tf.matmul(a, b)[:1, :1], tf.float32)))
-        mm().numpy()  # warm-up
-        reps, start = 0, time.perf_counter()
-        while time.perf_counter() - start < seconds:
-            mm().numpy()
-            reps += 1
-    return 2 * n**3 * reps / (time.perf_counter() - start)
+
+    def matmul_at(size: int):
+        with tf.device(select_device(device)):
+            a = tf.cast(tf.random.normal((size, size)), dtype)
+            b = tf.cast(tf.random.normal((size, size)), dtype)
+            mm = tf.function(lambda: tf.reduce_sum(tf.cast(tf.matmul(a, b)[:1, :1], tf.float32)))
+        return lambda: mm().numpy()
+
+    return probe_peak(matmul_at, n, seconds)
 
 
 def versions() -> dict[str, str]:
