@@ -10,12 +10,13 @@ TOKFRAG := $(VENV)/bin/tokfrag
 EXTRAS ?= all
 PIP := $(PY) -m pip install --disable-pip-version-check -c constraints.txt
 
-.PHONY: setup data bench bench-quick bench-full test parity calibrate publish serve clean help
+.PHONY: setup data bench bench-quick bench-perf bench-full test parity calibrate publish serve clean help
 
 help:
 	@echo "make bench   set up, prepare data, run the asv benchmark here, results in results/<machine>/"
 	@echo "make test    set up and run the tests (what CI runs)"
-	@echo "make bench-full  also modes (compiled), bf16, MFU, peak and cost scaling: hours on 2 cores"
+	@echo "make bench-perf  the performance subset: compiled steps, bf16, MFU, peak, cost scaling (~40 min on 2 cores)"
+	@echo "make bench-full  everything, bench_perf in full (every pipeline x mode x precision): hours on 2 cores"
 	@echo "make parity  check PyTorch/TensorFlow equivalence for every pipeline"
 	@echo "make calibrate  harness overhead vs a bare training loop, per framework and pipeline"
 	@echo "make publish rebuild html/ (asv's graphs + html/leaderboard.html) from results/"
@@ -42,6 +43,10 @@ bench: data
 
 bench-quick: data
 	$(TOKFRAG) bench --quick
+	$(TOKFRAG) publish
+
+bench-perf: data
+	$(TOKFRAG) bench --perf
 	$(TOKFRAG) publish
 
 bench-full: data

@@ -41,3 +41,39 @@ def test_machine_name_carries_gpu(monkeypatch):
     assert cli.machine_name().endswith("-H200")
     monkeypatch.setattr("tokfrag.machine.gpu_info", lambda smi=None: None)
     assert "H200" not in cli.machine_name()
+
+
+def test_perf_selection_is_the_documented_subset():
+    """`tokfrag bench --perf` selects (asv -b matches 'name(param, ...)') what its help promises."""
+    import itertools
+    import re
+
+    from tokfrag.cli import PERF_BENCHMARKS
+    from tokfrag.spec import PIPELINES
+
+    fws, devs, modes, precs = ["pytorch", "tensorflow"], ["cpu", "gpu"], ["default", "compiled"], ["fp32", "bf16"]
+
+    def picked(name, *values):
+        full = f"{name}({', '.join(repr(v) for v in values)})"
+        return any(re.search(r, full) for r in PERF_BENCHMARKS)
+
+    modes_step = {c for c in itertools.product(fws, PIPELINES, devs, modes, precs)
+                  if picked("bench_perf.Modes.time_train_step", *c)}
+    assert {c for c in modes_step if c[1] != "video/fragment"} == {
+        (fw, p, "cpu", "compiled", "fp32") for fw in fws for p in PIPELINES if p != "video/fragment"}
+    assert {c for c in modes_step if c[1] == "video/fragment"} == {
+        (fw, "video/fragment", "cpu", m, pr) for fw in fws for m in modes for pr in precs}
+    mfu = {c for c in itertools.product(fws, PIPELINES, devs, modes, precs) if picked("bench_perf.Modes.track_mfu_train", *c)}
+    assert {c[1] for c in mfu} == {"video/fragment"} and len(mfu) == 8
+    acc = {c for c in itertools.product(fws, PIPELINES, devs, modes, precs) if picked("bench_perf.Accuracy.track_accuracy", *c)}
+    assert acc == {(fw, "mnist/fragment", "cpu", "default", "bf16") for fw in fws}
+    assert picked("bench_perf.Peak.track_peak_flops", "cpu", "bf16") and not picked("bench_perf.Peak.track_peak_flops", "gpu", "fp32")
+    assert picked("bench_perf.Scaling.time_train_step", "tensorflow", "token", 2)
+    assert not picked("bench_pipelines.Training.track_accuracy", "pytorch", "mnist/fragment", "cpu")
+
+
+def test_perf_with_bench_filters_is_a_usage_error(capsys):
+    from tokfrag import cli
+
+    assert cli.main(["bench", "--perf", "-b", "Step"]) == 2
+    assert "--perf is a fixed selection" in capsys.readouterr().err

@@ -75,6 +75,17 @@ def cmd_train(args) -> int:
 
 # The default matrix: every pipeline x framework x device in default mode and fp32, plus parity.
 DEFAULT_BENCHMARKS = [r"^bench_(pipelines|parity)\."]
+# `--perf`: the part of bench_perf that answers the performance questions in well under an
+# hour on 2 cores (the whole of it, `--full`, takes hours): the matmul peak; every pipeline's
+# compiled step; every mode x precision of the largest pipeline (video/fragment) with its
+# first step, FLOP/s and MFU; bf16 accuracy of mnist/fragment; the cost-scaling sweep.
+PERF_BENCHMARKS = [
+    r"^bench_perf\.Peak\.track_peak_flops\('cpu'",
+    r"^bench_perf\.Modes\.time_train_step\(.*'cpu', 'compiled', 'fp32'\)",
+    r"^bench_perf\.Modes\..*\('(pytorch|tensorflow)', 'video/fragment', 'cpu'",
+    r"^bench_perf\.Accuracy\.track_.*'mnist/fragment', 'cpu', 'default', 'bf16'",
+    r"^bench_perf\.Scaling\.",
+]
 
 
 def machine_name() -> str:
@@ -92,6 +103,8 @@ def cmd_bench(args) -> int:
     from . import data, spec
     from .machine import annotate_asv_machine, asv_machine_extras, describe
 
+    if args.perf and (args.full or args.bench):
+        raise UsageError("--perf is a fixed selection: use it without --full and -b")
     if args.against:
         from .continuous import run_args
 
@@ -118,7 +131,7 @@ def cmd_bench(args) -> int:
             print(f"{key.replace('_', ' on ')}: {state}", flush=True)
     cmd = [py, "-m", "asv", "run", "--python=same", "--set-commit-hash", sha, "--machine", machine,
            "--launch-method", "spawn", "--show-stderr"]
-    for b in args.bench or ([] if args.full else DEFAULT_BENCHMARKS):
+    for b in args.bench or (PERF_BENCHMARKS if args.perf else [] if args.full else DEFAULT_BENCHMARKS):
         cmd += ["-b", b]
     if args.quick:
         cmd.append("--quick")
@@ -201,6 +214,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--smoke", action="store_true", help="shrink the training budget to one epoch (smoke test)")
     s.add_argument("--full", action="store_true",
                    help="also run bench_perf (modes, precisions, MFU, peak, cost scaling): hours on 2 cores")
+    s.add_argument("--perf", action="store_true",
+                   help="run only the performance subset of bench_perf (the CPU matmul peak, every pipeline's "
+                        "compiled step, all modes and precisions with MFU for video/fragment, bf16 accuracy of "
+                        "mnist/fragment, cost scaling); about 40 min on 2 cores")
     from .continuous import add_against_arguments
 
     add_against_arguments(s)
