@@ -720,3 +720,47 @@ def test_results_of_a_renamed_benchmark_still_fill_their_column(tmp_path):
     cpu = [r for r in board.rows if r.device == "cpu"]
     assert cpu and all(r.cells["peak_memory"].mean == 1.4e9 for r in cpu)
     assert not any("peakmem_train" in w for w in warned)
+
+
+def test_mode_rows_that_a_partial_run_did_not_select_are_not_shown(tmp_path):
+    """asv stores the combinations a partial run skipped as NaN (skipped); a bf16 row with
+    nothing but those is dropped, while the GPU rows that skipped (no GPU) stay."""
+    VALUES["precision"] = ["fp32", "bf16"]
+    try:
+        bench = dict(BENCHMARKS)
+        bench["bench_perf.Modes.time_train_step"] = STEP + ("precision",)
+
+        def value(name, p):
+            if name.endswith("Modes.time_train_step") and p.get("precision") == "bf16" and p["pipeline"] != "mnist/token":
+                return math.nan  # not selected by the partial run
+            return metric(name, p)
+
+        write_results(tmp_path, bench_params=bench, value=value)
+        board, _ = build(tmp_path)
+    finally:
+        del VALUES["precision"]
+    bf16 = {(r.pipeline, r.params["framework"], r.device) for r in board.rows if r.params["precision"] == "bf16"}
+    assert bf16 == {("mnist/token", fw, dev) for fw in ("pytorch", "tensorflow") for dev in ("cpu", "gpu")}
+    assert len([r for r in board.rows if r.params["precision"] == "fp32"]) == 8
+
+
+def test_matmul_peak_is_shown_with_its_machine(tmp_path):
+    """bench_perf.Peak (device x precision) is machine context, MFU's denominator: no row, no warning."""
+    VALUES["precision"] = ["fp32", "bf16"]
+    try:
+        bench = dict(BENCHMARKS)
+        bench["bench_perf.Peak.track_peak_flops"] = ("device", "precision")
+
+        def value(name, p):
+            if name.endswith("track_peak_flops"):
+                return math.nan if p["device"] == "gpu" else {"fp32": 1.407e11, "bf16": 9.9e10}[p["precision"]]
+            return metric(name, p)
+
+        write_results(tmp_path, bench_params=bench, value=value)
+        board, warned = build(tmp_path)
+    finally:
+        del VALUES["precision"]
+    assert board.machines["laptop"].peaks == {"cpu bf16": 9.9e10, "cpu fp32": 1.407e11}
+    assert board.extra_params == [] and len(board.rows) == 8
+    assert not any("track_peak_flops" in w for w in warned)
+    assert "<td>cpu bf16 99GFLOP/s, cpu fp32 141GFLOP/s</td>" in leaderboard.page(board)

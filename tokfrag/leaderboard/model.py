@@ -55,6 +55,10 @@ SCALING_STEP = Column("step_seconds", "time_train_step", "Train step", "s",
 SCALING_MEMORY = Column("peak_memory", "peakmem_train_step", "Peak RSS", "bytes",
                         "peak host memory over three training steps", 1, 2.0**50, memory)
 SCALING_COLUMNS: tuple[Column, ...] = (SCALING_UNITS, SCALING_STEP, SCALING_MEMORY)
+# bench_perf.Peak (device x precision): a property of the machine, shown with it (MFU's denominator)
+PEAK = Column("peak", "track_peak_flops", "Matmul peak", "FLOP/s",
+              "the machine's measured matmul peak per device and precision: the denominator of MFU",
+              1, 1e18, count, higher_is_better=True)
 SCALING_BY_METHOD: dict[str, Column] = {c.method: c for c in SCALING_COLUMNS}
 
 
@@ -113,6 +117,7 @@ class Machine:
     fields: dict[str, str]  # MACHINE_FIELDS that are known
     python: str
     versions: dict[str, str]
+    peaks: dict[str, float] = field(default_factory=dict)  # "cpu fp32" -> FLOP/s (bench_perf.Peak)
 
 
 @dataclass
@@ -263,7 +268,8 @@ def _records(rows: list[dict], meta: dict[str, dict], warned: set) -> list[Recor
         name, path = r["benchmark"], r["file"]
         names = meta.get(name, {}).get("param_names")
         scaling = _is_scaling(names)
-        column = (SCALING_BY_METHOD if scaling else BY_METHOD).get(name.rsplit(".", 1)[-1])
+        method = name.rsplit(".", 1)[-1]
+        column = PEAK if method == PEAK.method else (SCALING_BY_METHOD if scaling else BY_METHOD).get(method)
         problem = _problem(column, names, len(r["params"]))
         if problem:
             if (path, name) not in warned:
@@ -372,6 +378,14 @@ def _scaling(records: list[Record]) -> list[ScalingPoint]:
     return sorted(points, key=lambda p: (p.framework, p.representation, p.machine, p.window))
 
 
+def _not_run(row: Row) -> bool:
+    """A row of a non-default mode or precision with no result at all: a combination that a
+    partial run (`tokfrag bench --perf`, asv -b) did not select, which asv stores as skipped.
+    (A default row that skipped everything stays: that is a device or framework missing here.)"""
+    extra = any(row.params.get(k, d) != d for k, d in PARAM_DEFAULTS.items())
+    return extra and all(c.status in ("missing", "skipped") for k, c in row.cells.items() if k != PARITY.key)
+
+
 def _machine(name: str, headers: list[dict], machine_json: dict[str, str]) -> Machine:
     head = headers[-1]
     sources = (machine_json, head["params"], head["requirements"], head["env_vars"])
@@ -407,18 +421,26 @@ def build(results_dir: str | Path) -> Board:
     warned: set = set()
     records = [r for headers in latest.values() for h in headers
                for r in _records(results.read_file(Path(h["file"])), meta, warned)]
+    peaks: dict[str, dict[str, float]] = defaultdict(dict)
+    for r in records:
+        if r.column is PEAK and r.status == "ok":
+            p = dict(r.params)
+            peaks[r.machine][f"{p.get('device', '')} {p.get('precision', '')}".strip()] = r.value
+    records = [r for r in records if r.column is not PEAK]
     for r in _with_defaults([r for r in records if r.column not in SCALING_COLUMNS]):
         unique[(r.machine, r.column.key, r.params, r.seed)] = r
     for r in records:
         if r.column in SCALING_COLUMNS:
             unique_scaling[(r.machine, r.column.key, r.params, r.seed)] = r
-    rows = _rows(list(unique.values()))
+    rows = [row for row in _rows(list(unique.values())) if not _not_run(row)]
     scaling = _scaling(list(unique_scaling.values()))
     if not rows and not scaling:
         raise LeaderboardError(f"{results_dir}: no usable leaderboard results (see the warnings above)")
     shown = {row.machine for row in rows} | {p.machine for p in scaling}
     machines = {name: _machine(name, headers, machine_json.get(name, {})) for name, headers in sorted(latest.items())
                 if name in shown}
+    for name, machine in machines.items():
+        machine.peaks = dict(sorted(peaks.get(name, {}).items()))
     extra = sorted({k for row in rows for k in row.params} - set(KEY_ORDER))
     return Board(rows, machines, extra, scaling)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from . import svg
 from .assets import CSS, JS
 from .columns import COLUMNS, PARITY, Column, count, memory
-from .model import SCALING_MEMORY, SCALING_STEP, SCALING_UNITS, Board, Cell, Duel, Machine, Row, ScalingPoint, \
+from .model import PEAK, SCALING_MEMORY, SCALING_STEP, SCALING_UNITS, Board, Cell, Duel, Machine, Row, ScalingPoint, \
     parity_text, split_pipeline, tensorflow_vs_pytorch, token_vs_fragment
 
 FILENAME = "leaderboard.html"
@@ -211,7 +211,9 @@ def _date(ms: float | None) -> str:
 
 
 def _machines_table(machines: dict[str, Machine]) -> str:
-    head = "".join(_th(n) for n in ("Machine", "CPU", "GPU", "RAM", "OS", "Python", "Frameworks", "Commit"))
+    head = "".join(_th(n, h) for n, h in (("Machine", ""), ("CPU", ""), ("GPU", ""), ("RAM", ""), ("OS", ""),
+                                           ("Python", ""), ("Frameworks", ""), ("Matmul peak", PEAK.hint),
+                                           ("Commit", "")))
     body = []
     for m in machines.values():
         f = m.fields
@@ -222,9 +224,11 @@ def _machines_table(machines: dict[str, Machine]) -> str:
         gpu = f.get("gpu", "") + "".join(f", {label} {f[k]}" for k, label in (("gpu_driver", "driver"),
                                                                                   ("cuda", "CUDA")) if f.get(k))
         versions = ", ".join(f"{k} {v}" for k, v in m.versions.items())
+        peaks = ", ".join(f"{k} {count(v)}FLOP/s" for k, v in m.peaks.items())
         body.append(f'<tr data-machine="{_e(m.name)}">{_name(m.name)}<td>{_e(cpu or "—")}</td>'
                     f'<td>{_e(gpu or "—")}</td><td>{_e(ram or "—")}</td><td>{_e(os_ or "—")}</td>'
                     f'<td>{_e(m.python or "—")}</td><td>{_e(versions or "not recorded")}</td>'
+                    f'<td>{_e(peaks or "—")}</td>'
                     f'<td title="{_e(m.commit)}">{_e(m.commit[:8])} {_e(_date(m.date))}</td></tr>')
     return f'<table class="machines"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
