@@ -764,3 +764,36 @@ def test_matmul_peak_is_shown_with_its_machine(tmp_path):
     assert board.extra_params == [] and len(board.rows) == 8
     assert not any("track_peak_flops" in w for w in warned)
     assert "<td>cpu bf16 99GFLOP/s, cpu fp32 141GFLOP/s</td>" in leaderboard.page(board)
+
+
+def test_a_skipped_bench_perf_default_does_not_hide_the_default_suites_value(tmp_path):
+    """Modes.time_train_step(..., default, fp32) not selected (NaN) next to Step.time_train_step:
+    the row keeps Step's number, in whichever order the records come."""
+    VALUES["precision"] = ["fp32", "bf16"]
+    VALUES["mode"] = ["default", "compiled"]
+    try:
+        bench = dict(BENCHMARKS)
+        bench["bench_perf.Modes.time_train_step"] = STEP + ("mode", "precision")
+
+        def value(name, p):
+            if name.endswith("Modes.time_train_step"):
+                return 0.5 if (p["mode"], p["precision"]) == ("compiled", "fp32") else math.nan
+            return metric(name, p)
+
+        write_results(tmp_path, bench_params=bench, value=value)
+        board, _ = build(tmp_path)
+    finally:
+        del VALUES["precision"], VALUES["mode"]
+    cpu = [r for r in board.rows if r.device == "cpu"]
+    default = [r for r in cpu if (r.params["mode"], r.params["precision"]) == ("default", "fp32")]
+    compiled = [r for r in cpu if (r.params["mode"], r.params["precision"]) == ("compiled", "fp32")]
+    assert len(default) == 4 and all(r.cells["train_step"].mean == pytest.approx(0.025) for r in default)
+    assert len(compiled) == 4 and all(r.cells["train_step"].mean == 0.5 for r in compiled)
+    assert all(r.cells["accuracy"].status == "missing" for r in compiled)
+    assert not [r for r in cpu if r.params["precision"] == "bf16"]
+
+
+def test_memory_format_never_goes_scientific():
+    from tokfrag.leaderboard.columns import memory
+
+    assert memory(1021 * 2**20) == "1021 MiB" and memory(1.5 * 2**30) == "1.5 GiB" and memory(999) == "999 B"

@@ -22,7 +22,8 @@ def seconds(v: float) -> str:
 def memory(v: float) -> str:
     for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if v >= size:
-            return f"{v / size:.3g} {unit}"
+            x = v / size
+            return f"{x:.3g} {unit}" if x < 1000 else f"{x:.0f} {unit}"  # 1021 MiB, not 1.02e+03 MiB
     return f"{v:.0f} B"
 
 

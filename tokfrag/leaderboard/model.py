@@ -428,7 +428,11 @@ def build(results_dir: str | Path) -> Board:
             peaks[r.machine][f"{p.get('device', '')} {p.get('precision', '')}".strip()] = r.value
     records = [r for r in records if r.column is not PEAK]
     for r in _with_defaults([r for r in records if r.column not in SCALING_COLUMNS]):
-        unique[(r.machine, r.column.key, r.params, r.seed)] = r
+        key = (r.machine, r.column.key, r.params, r.seed)
+        # bench_perf's default/fp32 combinations fill the same cells as the default suite's
+        # benchmarks; where a partial run skipped them (NaN), the default suite's value stays
+        if not (r.status == "skipped" and key in unique and unique[key].status == "ok"):
+            unique[key] = r
     for r in records:
         if r.column in SCALING_COLUMNS:
             unique_scaling[(r.machine, r.column.key, r.params, r.seed)] = r

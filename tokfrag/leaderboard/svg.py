@@ -22,6 +22,7 @@ from .model import Row, ScalingPoint, split_pipeline
 
 W, H = 520, 300
 LEFT, RIGHT, TOP, BOTTOM = 46, 14, 10, 36
+SCALING_LEFT = 66  # room for tick labels such as "500 ms" beside the rotated axis title
 LABEL_HEIGHT, CHAR_WIDTH = 11, 5.6  # 10px text
 SHORT = {"pytorch": "PT", "tensorflow": "TF"}
 MACHINE_CHARS = 16  # longer machine names are cut in labels (the tooltip has them whole)
@@ -182,14 +183,14 @@ def scaling_plot(points: list[ScalingPoint], multi_machine: bool) -> str:
         lines.append((framework, representation, machine, sorted(pts, key=lambda p: (p.units, p.window)),
                       " · ".join(q for q in parts if q)))
     label_width = min(MAX_LABEL_WIDTH, max(CHAR_WIDTH * len(text) for *_, text in lines))
-    w = LEFT + SCALING_PLOT_WIDTH + 12 + label_width
-    right = LEFT + SCALING_PLOT_WIDTH  # the plot area's right edge
+    w = SCALING_LEFT + SCALING_PLOT_WIDTH + 12 + label_width
+    right = SCALING_LEFT + SCALING_PLOT_WIDTH  # the plot area's right edge
     x_lo, x_hi = _padded(min(math.log10(p.units) for p in data), max(math.log10(p.units) for p in data), 0.5)
     y_lo, y_hi = _padded(min(math.log10(p.step_seconds) for p in data),
                          max(math.log10(p.step_seconds) for p in data), 1.0)
 
     def px(units):
-        return LEFT + (math.log10(units) - x_lo) / (x_hi - x_lo) * SCALING_PLOT_WIDTH
+        return SCALING_LEFT + (math.log10(units) - x_lo) / (x_hi - x_lo) * SCALING_PLOT_WIDTH
 
     def py(s):
         return H - BOTTOM - (math.log10(s) - y_lo) / (y_hi - y_lo) * (H - TOP - BOTTOM)
@@ -203,11 +204,11 @@ def scaling_plot(points: list[ScalingPoint], multi_machine: bool) -> str:
                    f'<text class="tick" x="{x:.1f}" y="{H - BOTTOM + 12}" text-anchor="middle">{v:g}</text>')
     for v in _log_ticks(y_lo, y_hi):
         y = py(v)
-        out.append(f'<line class="grid" x1="{LEFT}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}"/>'
-                   f'<text class="tick" x="{LEFT - 4}" y="{y + 3:.1f}" text-anchor="end">{_e(seconds(v))}</text>')
-    out.append(f'<line class="axis" x1="{LEFT}" y1="{H - BOTTOM}" x2="{right}" y2="{H - BOTTOM}"/>'
-               f'<line class="axis" x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{H - BOTTOM}"/>'
-               f'<text x="{LEFT + SCALING_PLOT_WIDTH / 2:.0f}" y="{H - 6}" text-anchor="middle">'
+        out.append(f'<line class="grid" x1="{SCALING_LEFT}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}"/>'
+                   f'<text class="tick" x="{SCALING_LEFT - 4}" y="{y + 3:.1f}" text-anchor="end">{_e(seconds(v))}</text>')
+    out.append(f'<line class="axis" x1="{SCALING_LEFT}" y1="{H - BOTTOM}" x2="{right}" y2="{H - BOTTOM}"/>'
+               f'<line class="axis" x1="{SCALING_LEFT}" y1="{TOP}" x2="{SCALING_LEFT}" y2="{H - BOTTOM}"/>'
+               f'<text x="{SCALING_LEFT + SCALING_PLOT_WIDTH / 2:.0f}" y="{H - 6}" text-anchor="middle">'
                f'sequence length, units (log)</text>'
                f'<text transform="translate(11 {(TOP + H - BOTTOM) / 2:.0f}) rotate(-90)" text-anchor="middle">'
                f'seconds per training step (log)</text>')
