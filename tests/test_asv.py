@@ -5,12 +5,15 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
+from asv.util import load_json
 
 from conftest import needs
-from tokfrag import results
+from tokfrag import data, leaderboard, results
+from tokfrag.leaderboard import offline
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -21,7 +24,7 @@ def _asv_env(tmp_path):
 
 
 def _config(tmp_path) -> Path:
-    conf = json.loads((REPO / "asv.conf.json").read_text())
+    conf = load_json(str(REPO / "asv.conf.json"), js_comments=True)
     conf.update(repo=str(REPO), benchmark_dir=str(REPO / "benchmarks"), results_dir=str(tmp_path / "results"),
                 html_dir=str(tmp_path / "html"), env_dir=str(tmp_path / "env"))
     path = tmp_path / "asv.conf.json"
@@ -81,3 +84,68 @@ def test_context_warms_up_only_when_asked(mnist):
     assert common.context("pytorch", "mnist/fragment", "cpu", warm_up=False) is cold  # cached per process
     loss = cold.trainer.sync(cold.trainer.train_step(cold.x, cold.y, cold.lr))
     assert 0 < loss < 10
+
+
+def test_config_is_what_asv_users_expect():
+    """The settings plain `asv run` over commits depends on, in the file rather than on command lines."""
+    conf = load_json(str(REPO / "asv.conf.json"), js_comments=True)
+    assert conf["environment_type"] == "virtualenv" and conf["launch_method"] == "spawn"
+    build = " ".join(conf["build_command"])
+    assert "--no-deps" in build and "{build_cache_dir}" in build  # only tokfrag's wheel in the build cache
+    install = " ".join(conf["install_command"])
+    assert "-c {build_dir}/constraints.txt" in install and "[pytorch,tensorflow]" in install
+    assert conf["install_timeout"] >= 1800
+    import tomllib
+
+    requires = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["requires-python"]
+    assert conf["pythons"] == ["3.11"] and requires == ">=3.11,<3.12"
+    assert not any("example" in str(v) or "invalid" in str(v) for v in conf.values())  # no placeholder URLs
+
+
+@pytest.mark.slow
+def test_plain_asv_run_over_a_commit_in_a_managed_virtualenv(tmp_path, mnist):
+    """What asv users type: `asv run HEAD^!` builds tokfrag's wheel, installs it with the frameworks into a
+    virtualenv of asv's own, runs one benchmark there and writes its result; `asv publish` then shows it on
+    the leaderboard and leaves asv's pages loading only local files.
+
+    Costs about 3 minutes on 2 cores with a warm pip cache (the virtualenv install of PyTorch and
+    TensorFlow dominates); the real asv.conf.json is used, only its output folders are redirected.
+    """
+    sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    if sha.returncode != 0:
+        pytest.skip("not a git checkout with a commit")
+    sha = sha.stdout.strip()
+    pip_cache = subprocess.run([sys.executable, "-m", "pip", "cache", "dir"], capture_output=True, text=True)
+    env = _asv_env(tmp_path)  # HOME=tmp_path: the machine file is this test's own
+    env["TOKFRAG_DATA"] = str(data.cache_root())  # the prepared data (asv's env has its own tokfrag install)
+    if pip_cache.returncode == 0 and pip_cache.stdout.strip():
+        env["PIP_CACHE_DIR"] = pip_cache.stdout.strip()  # the wheels `make setup` already fetched
+    conf = _config(tmp_path)
+    asv = [sys.executable, "-m", "asv"]
+    subprocess.run(asv + ["machine", "--yes", "--machine", "managed", "--config", str(conf)],
+                   cwd=REPO, env=env, check=True, capture_output=True)
+    r = subprocess.run(asv + ["run", "--quick", "--show-stderr", "--machine", "managed", "--config", str(conf),
+                              "-b", r"Step\.time_train_step\('pytorch', 'mnist/fragment', 'cpu'\)", f"{sha}^!"],
+                       cwd=REPO, env=env, capture_output=True, text=True, timeout=2400)
+    out = r.stdout[-6000:] + r.stderr[-3000:]
+    assert r.returncode == 0, out
+    assert "Found multiple wheels" not in out and f"Installing {sha[:8]}" in out, out
+    files = list((tmp_path / "results" / "managed").glob(f"{sha[:8]}-virtualenv-py3.11*.json"))
+    assert len(files) == 1, (sorted((tmp_path / "results").rglob("*")), out)
+    step = [r for r in results.read_file(files[0])
+            if r["benchmark"] == "bench_pipelines.Step.time_train_step" and r["status"] == "ok"]
+    assert len(step) == 1 and 0 < step[0]["value"] < 60, step
+    assert step[0]["params"][:3] == ("pytorch", "mnist/fragment", "cpu")
+
+    r = subprocess.run(asv + ["publish", "--config", str(conf)], cwd=REPO, env=env, capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    html = tmp_path / "html"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        board = leaderboard.build(tmp_path / "results")
+    shown = [row for row in board.rows if row.machine == "managed" and row.value("train_step") is not None]
+    assert [(row.pipeline, row.params["framework"]) for row in shown] == [("mnist/fragment", "pytorch")]
+    assert shown[0].value("train_step") == pytest.approx(step[0]["value"])
+    assert "managed" in (html / "leaderboard.html").read_text()
+    assert not offline.network_urls((html / "index.html").read_text())

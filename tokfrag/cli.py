@@ -129,8 +129,7 @@ def cmd_bench(args) -> int:
     for key, state in extras.items():
         if state.startswith("skipped"):
             print(f"{key.replace('_', ' on ')}: {state}", flush=True)
-    cmd = [py, "-m", "asv", "run", "--python=same", "--set-commit-hash", sha, "--machine", machine,
-           "--launch-method", "spawn", "--show-stderr"]
+    cmd = [py, "-m", "asv", "run", "--python=same", "--set-commit-hash", sha, "--machine", machine, "--show-stderr"]
     for b in args.bench or (PERF_BENCHMARKS if args.perf else [] if args.full else DEFAULT_BENCHMARKS):
         cmd += ["-b", b]
     if args.quick:

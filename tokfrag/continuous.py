@@ -80,8 +80,11 @@ def _git(repo: Path, *args: str) -> str:
 
 def _write_config(side: Side, fallback: Path) -> None:
     """The side's own asv.conf.json (or HEAD's, if REF has none), redirected into side.work."""
+    from asv.util import load_json  # asv.conf.json may hold // comments
+
     src = side.root / "asv.conf.json"
-    conf = json.loads((src if src.exists() else fallback).read_text())
+    conf = load_json(str(src if src.exists() else fallback), js_comments=True)
+    conf.setdefault("launch_method", "spawn")  # older commits passed it on the command line
     conf.update(repo=str(fallback.parent), benchmark_dir=str(side.root / conf.get("benchmark_dir", "benchmarks")),
                 results_dir=str(side.results), html_dir=str(side.work / "html"),
                 env_dir=str(side.work.parent / "env"))
@@ -139,7 +142,7 @@ def check_imports(side: Side, env: dict) -> dict[str, str]:
 
 def _asv(side: Side, env: dict, machine: str, selection: list[str], quick: bool, append: bool) -> int:
     cmd = [sys.executable, "-m", "asv", "run", "--python=same", "--set-commit-hash", side.sha,
-           "--machine", machine, "--config", str(side.config), "--launch-method", "spawn",
+           "--machine", machine, "--config", str(side.config),
            "--record-samples", "--show-stderr", "-a", "rounds=1"]
     if append:
         cmd.append("--append-samples")
