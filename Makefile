@@ -8,6 +8,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 TOKFRAG := $(VENV)/bin/tokfrag
 EXTRAS ?= all
+WEB_ASSETS := web/node_modules/.installed
 PIP := $(PY) -m pip install --disable-pip-version-check -c constraints.txt
 
 .PHONY: setup data bench bench-quick bench-perf bench-full test parity calibrate publish serve clean help
@@ -20,17 +21,24 @@ help:
 	@echo "make parity  check PyTorch/TensorFlow equivalence for every pipeline"
 	@echo "make calibrate  harness overhead vs a bare training loop, per framework and pipeline"
 	@echo "make publish rebuild html/ (asv's graphs + html/leaderboard.html) from results/"
-	@echo "make serve   serve html/ on http://127.0.0.1:8000 (this machine only)"
+	@echo "make serve   serve html/ on http://127.0.0.1:8080 (this machine only)"
 	@echo "make setup   only create $(VENV) and install tokfrag with its pinned dependencies"
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed $(WEB_ASSETS)
+
+# asv's pages load jQuery, flot and Bootstrap from CDNs; these local copies (exact versions,
+# tarballs verified by the lock file's integrity hashes) make html/ work offline.
+$(WEB_ASSETS): web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js and npm (Debian: apt-get install npm); asv's pages need their scripts from the npm registry"; exit 1; }
+	npm ci --prefix web --ignore-scripts --no-audit --no-fund
+	touch $@
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip
 	@# torch first, alone: the pinned wheel (a CUDA build that also runs on CPU) carries its own CUDA libraries
-	$(PIP) torch==2.14.1 torchvision==0.29.1
+	$(PIP) torch==2.14.1
 	$(PIP) -e '.[$(EXTRAS)]'
 	touch $@
 
@@ -69,4 +77,4 @@ test: setup
 	$(PY) -m pytest
 
 clean:
-	rm -rf html .asv datasets/cache
+	rm -rf html .asv datasets/cache web/node_modules

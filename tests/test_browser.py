@@ -8,6 +8,8 @@ every request, so the test also sees that the page loads nothing besides itself.
 import functools
 import http.server
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import warnings
@@ -19,10 +21,12 @@ from test_leaderboard import write_results
 from tokfrag import leaderboard
 
 pytestmark = pytest.mark.browser
+REPO = Path(__file__).resolve().parents[1]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 ARTIFACTS = Path(__file__).parent / "artifacts"
+OFFLINE = "MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"
 EVIL = '<script>window.pwned=1</script>"onmouseover=window.pwned=2 <img src=x onerror="window.pwned=3">'
 
 
@@ -38,13 +42,28 @@ def driver():
     options.binary_location = CHROMIUM
     for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--disable-component-update", "--no-first-run",
-                "--window-size=1500,1000", f"--user-data-dir={profile}"):
+                "--window-size=1500,1000", f"--user-data-dir={profile}",
+                # networking off: every host name but the loopback test server fails to resolve
+                f"--host-resolver-rules={OFFLINE}"):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     d = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
     yield d
     d.quit()
     shutil.rmtree(profile, ignore_errors=True)
+
+
+def serve_folder(html):
+    """Serve ``html`` from 127.0.0.1; (server, base URL, the paths requested)."""
+    requests = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            requests.append(self.path)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(html)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}", requests
 
 
 def serve(root, machines):
@@ -55,17 +74,8 @@ def serve(root, machines):
         warnings.simplefilter("ignore")
         board = leaderboard.build(root / "results")
     leaderboard.write(board, root / "html")
-    requests = []
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            requests.append(self.path)
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             functools.partial(Handler, directory=str(root / "html")))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/leaderboard.html"
-    return server, {"url": url, "board": board, "requests": requests}
+    server, base, requests = serve_folder(root / "html")
+    return server, {"url": f"{base}/leaderboard.html", "board": board, "requests": requests}
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +183,85 @@ def test_filters_hide_rows_and_points(driver, site):
     assert sum(tr.is_displayed() for tr in machine_rows) == 1
     driver.find_element("css selector", "input[data-filter=device][value=gpu]").click()
     assert len(visible_rows(driver)) == 8  # gpubox, both devices
+
+
+# --- asv's own pages, offline ------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def asv_site(tmp_path_factory):
+    """asv's pages and the leaderboard, built by `tokfrag publish` from the committed results/."""
+    html = tmp_path_factory.mktemp("asv") / "html"
+    tokfrag = Path(sys.executable).parent / "tokfrag"
+    r = subprocess.run([str(tokfrag), "publish", "--html", str(html)], cwd=REPO, capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    server, base, requests = serve_folder(html)
+    yield {"base": base, "requests": requests, "html": html}
+    server.shutdown()
+
+
+def _wait(driver, script, timeout=30):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(lambda d: d.execute_script(script))
+
+
+def _outside_requests(driver, base):
+    """Resources the page fetched from anywhere but the test server (none may succeed offline)."""
+    names = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    return [n for n in names if not n.startswith(base)]
+
+
+def _screenshot(driver, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    driver.save_screenshot(str(ARTIFACTS / name))
+
+
+# A graph is drawn when flot holds a series with points and its canvas has non-white pixels.
+DRAWN = """
+var div = window.$ && $('#main-graph'), plot = div && div.data('plot');
+if (!plot) { return null; }
+var points = plot.getData().reduce(function (n, s) { return n + s.data.length; }, 0);
+var canvas = div.find('canvas.flot-base')[0], ctx = canvas.getContext('2d');
+var px = ctx.getImageData(0, 0, canvas.width, canvas.height).data, ink = 0;
+for (var i = 0; i < px.length; i += 4) { if (px[i + 3] > 0 && (px[i] < 200 || px[i + 1] < 200 || px[i + 2] < 200)) { ink++; } }
+return points > 0 && ink > 500 ? [points, ink] : null;
+"""
+
+
+def test_asv_index_lists_the_benchmarks_offline(driver, asv_site):
+    driver.get(asv_site["base"] + "/index.html")
+    count = _wait(driver, "var n = document.querySelectorAll('.benchmark-container').length; return n > 0 && n;")
+    assert count >= 10
+    assert not driver.current_url.endswith("error.html")
+    assert "swallow" not in driver.find_element("tag name", "body").text.lower()
+    assert driver.execute_script("return typeof $.plot === 'function' && typeof $.fn.stupidtable === 'function'"
+                                 " && typeof md5 === 'function' && typeof $.fn.modal === 'function'")
+    assert not _outside_requests(driver, asv_site["base"])
+    assert any(p.startswith("/vendor/jquery/") for p in asv_site["requests"])
+    driver.get(asv_site["base"] + "/index.html#/summarylist")
+    rows = _wait(driver, "var n = document.querySelectorAll('table tbody tr').length; return n > 0 && n;")
+    assert rows >= 10
+    assert "bench_pipelines.Step.time_train_step" in driver.find_element("tag name", "table").text
+    _screenshot(driver, "asv-index-offline.png")
+
+
+def test_asv_graph_page_draws_a_plot_offline(driver, asv_site):
+    driver.get(asv_site["base"] + "/index.html#bench_pipelines.Step.time_train_step")
+    points, ink = _wait(driver, DRAWN)
+    assert points >= 1 and ink > 500
+    assert not driver.current_url.endswith("error.html")
+    assert not _outside_requests(driver, asv_site["base"])
+    _screenshot(driver, "asv-graph-offline.png")
+
+
+def test_leaderboard_links_land_on_working_asv_pages(driver, asv_site):
+    driver.get(asv_site["base"] + "/leaderboard.html")
+    links = [a.get_attribute("href") for a in driver.find_elements("css selector", "a[href*='index.html#']")]
+    assert links, "the leaderboard links no asv graph"
+    for href in (links[0], links[len(links) // 2], links[-1]):
+        driver.get("about:blank")
+        driver.get(href)
+        assert _wait(driver, DRAWN), href
+        assert not driver.current_url.endswith("error.html")
+    assert not _outside_requests(driver, asv_site["base"])

@@ -1,10 +1,14 @@
-"""asv publisher plugin: every ``asv publish`` rewrites html/leaderboard.html.
+"""asv publisher plugin: every ``asv publish`` rewrites html/leaderboard.html and makes asv's pages offline.
 
 ``asv publish`` deletes and rebuilds its html_dir, then runs every ``OutputPublisher``
 subclass it knows. asv imports this module when asv.conf.json lists it (the leading dot
 makes asv import it by module path, from the directory asv runs in)::
 
     "plugins": [".tokfrag.leaderboard.asv_plugin"]
+
+Besides writing the leaderboard, it points asv's own pages at local, sha256-checked copies of
+the scripts asv loads from CDNs (:mod:`.offline`); when they are not installed, ``asv publish``
+fails with the fix rather than leaving pages that break without a network.
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ import warnings
 
 from asv.console import log
 from asv.publishing import OutputPublisher
+from asv.util import UserError
 
 from .cli import printable
 from .model import LeaderboardError, build
+from .offline import OfflineError, localize
 from .render import write
 
 
@@ -39,3 +45,8 @@ class Leaderboard(OutputPublisher):
             log.warning(printable(f"leaderboard not written: {error}"))
         else:
             log.info(f"leaderboard: {path}")
+        try:
+            pages = localize(conf.html_dir)
+        except OfflineError as e:
+            raise UserError(printable(str(e))) from None
+        log.info(f"asv's pages load only local files: {', '.join(p.name for p in pages)} -> vendor/")
