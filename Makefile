@@ -11,12 +11,13 @@ EXTRAS ?= all
 WEB_ASSETS := web/node_modules/.installed
 PIP := $(PY) -m pip install --disable-pip-version-check -c constraints.txt
 
-.PHONY: setup data bench bench-quick bench-perf bench-full test parity calibrate publish serve clean help
+.PHONY: setup data bench bench-quick bench-perf bench-backbones bench-full test parity calibrate publish serve clean help
 
 help:
 	@echo "make bench   set up, prepare data, run the asv benchmark here, results in results/<machine>/"
 	@echo "make test    set up and run the tests (what CI runs)"
 	@echo "make bench-perf  the performance subset: compiled steps, bf16, MFU, peak, cost scaling (~40 min on 2 cores)"
+	@echo "make bench-backbones  every pipeline under the cnn, lstm and gnn backbones too (~1 h on 2 cores)"
 	@echo "make bench-full  everything, bench_perf in full (every pipeline x mode x precision): hours on 2 cores"
 	@echo "make parity  check PyTorch/TensorFlow equivalence for every pipeline"
 	@echo "make calibrate  harness overhead vs a bare training loop, per framework and pipeline"
@@ -55,6 +56,11 @@ bench-quick: data
 
 bench-perf: data
 	$(TOKFRAG) bench --perf
+	$(TOKFRAG) publish
+
+# the backbone axis (cnn, lstm, gnn beside the transformer): about an hour on 2 cores
+bench-backbones: data
+	$(TOKFRAG) bench -b '^bench_backbones\.'
 	$(TOKFRAG) publish
 
 bench-full: data

@@ -17,19 +17,7 @@ class Parity:
     timeout = 1800  # all pipelines, in setup_cache
 
     def setup_cache(self):
-        from tokfrag import frameworks, parity
-
-        missing = [fw for fw in frameworks.FRAMEWORKS if not frameworks.installed(fw)]
-        if missing:
-            return {"skip": f"not checked ({', '.join(missing)} missing)"}
-        out = {}
-        for name in common.PIPELINE_NAMES:
-            try:
-                rows = parity.check_pipeline(common.spec_for(name))
-                out[name] = sum(r.status != "pass" for r in rows)
-            except Exception as e:  # noqa: BLE001 - recorded, and raised by this pipeline's benchmark only
-                out[name] = f"{type(e).__name__}: {e}"
-        return out
+        return common.parity_failures(common.PIPELINE_NAMES)
 
     def setup(self, checked, pipeline):
         if "skip" in checked:

@@ -105,3 +105,22 @@ def check_runnable(framework: str, device: str) -> None:
     frameworks.require_device(device)
     impl = frameworks.get(framework)
     impl.select_device(device)
+
+
+def parity_failures(names: list[str]) -> dict:
+    """{pipeline: failed parity checks, or the error it raised}, or {"skip": why} without both frameworks.
+
+    Meant for asv's ``setup_cache``: every pipeline in one process, the frameworks imported once."""
+    from tokfrag import parity
+
+    missing = [fw for fw in frameworks.FRAMEWORKS if not frameworks.installed(fw)]
+    if missing:
+        return {"skip": f"not checked ({', '.join(missing)} missing)"}
+    out = {}
+    for name in names:
+        try:
+            rows = parity.check_pipeline(spec_for(name))
+            out[name] = sum(r.status != "pass" for r in rows)
+        except Exception as e:  # noqa: BLE001 - recorded, and raised by this pipeline's benchmark only
+            out[name] = f"{type(e).__name__}: {e}"
+    return out

@@ -1,3 +1,4 @@
+import math
 import subprocess
 import sys
 
@@ -70,3 +71,54 @@ def test_core_imports_no_framework():
             "print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+# --- the backbone axis ------------------------------------------------------------------
+
+def test_every_pipeline_exists_under_every_backbone():
+    from tokfrag.spec import BACKBONE_PIPELINES, BACKBONES, get_pipeline, registered
+
+    assert len(BACKBONE_PIPELINES) == len(PIPELINES) * (len(BACKBONES) - 1)
+    for name, spec in registered().items():
+        assert get_pipeline(name) is spec
+        assert spec.base_name in PIPELINES and spec.name.startswith(spec.base_name)
+    assert get_pipeline("mnist/fragment@article+cnn").backbone.kernel == (3, 3)
+    with pytest.raises(KeyError, match="backbone among transformer, cnn, lstm, gnn"):
+        get_pipeline("mnist/fragment+rnn")
+
+
+def test_backbones_share_the_embedding_and_the_head():
+    """Only ``blocks.*`` differ: token vs fragment stays apples to apples under each backbone."""
+    from tokfrag import params
+    from tokfrag.spec import BACKBONE_PIPELINES
+
+    for spec in BACKBONE_PIPELINES.values():
+        base = PIPELINES[spec.base_name]
+        ends = {n: s for n, s in params.shapes(base).items() if not n.startswith("blocks.")}
+        assert {n: s for n, s in params.shapes(spec).items() if not n.startswith("blocks.")} == ends
+
+
+def test_backbone_parameter_counts_within_15_percent_per_dataset():
+    """The Long Range Arena rule: the backbones of one dataset are sized alike."""
+    from tokfrag import params
+    from tokfrag.spec import BACKBONES, with_backbone
+
+    for base in PIPELINES.values():
+        counts = {b: sum(math.prod(s) for s in params.block_shapes(with_backbone(base, b)).values())
+                  for b in BACKBONES}
+        assert max(counts.values()) <= 1.15 * min(counts.values()), (base.name, counts)
+    assert counts == {"transformer": 133_888, "cnn": 148_224, "lstm": 132_096, "gnn": 146_944}
+
+
+@pytest.mark.parametrize("grid, degrees", [((4, 4), {2, 3, 4}), ((4, 4, 4), {3, 4, 5, 6}), ((32,), {1, 2})])
+def test_grid_graph(grid, degrees):
+    from tokfrag import graph
+
+    adj = graph.grid_adjacency(grid)
+    assert (adj == adj.T).all() and not adj.diagonal().any()
+    assert set(adj.sum(axis=1).astype(int)) == degrees
+    n = math.prod(grid)
+    assert len(graph.neighbours(grid)) == sum(n // g * (g - 1) for g in grid)  # edges along each axis
+    a_hat = graph.gcn_normalized(adj)
+    assert a_hat[0, 0] == pytest.approx(1 / (adj[0].sum() + 1))  # self-loop weight 1/deg
+    assert (a_hat == a_hat.T).all()

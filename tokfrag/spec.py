@@ -42,6 +42,72 @@ class EncoderConfig:
         return int(self.width * self.mlp_ratio)
 
 
+BACKBONES = ("transformer", "cnn", "lstm", "gnn")
+
+
+@dataclass(frozen=True)
+class Backbone:
+    """What mixes the embedded units, between the shared embedding and the shared pooled head.
+
+    Every backbone keeps the units at the encoder's width, so the embedding (fragment
+    projection or token table, plus the position table) and the end (LayerNorm, mean over
+    the units, linear head) are the same for all four: token vs fragment stays apples to
+    apples under each backbone.
+
+    - ``transformer``: the encoder's pre-norm ViT blocks (``EncoderConfig``), the default.
+    - ``cnn``: the units laid out on their grid (h x w, t x h x w, or a line of text) through
+      pre-norm residual convolutions ``x + GELU(conv(norm(x)))`` of rank 1, 2 or 3 with the
+      spec's ``kernel``, same padding.
+    - ``lstm``: the units in raster order through ``depth`` stacked unidirectional LSTM layers
+      of the encoder's width (the state of each position is pooled, as the other backbones'
+      outputs are; a single direction keeps the layer the one both frameworks ship unchanged).
+    - ``gnn``: the units as nodes of their grid graph (spatial neighbours; in video the temporal
+      ones too; in text the chain) through ``depth`` pre-norm blocks whose token mixer is a
+      graph convolution (GCN, Kipf & Welling: self-loops, symmetric normalisation), each
+      followed by the transformer's MLP: the transformer block with attention replaced by the
+      fixed grid graph. GCN rather than GAT: on a regular grid every node has the same few
+      neighbours, so attention over them adds little, and GCN is one matmul by a constant
+      matrix that both frameworks compute identically.
+
+    Sizes (``sized``) keep the backbones of a dataset within 15% of each other in parameters
+    (the Long Range Arena rule): 133,888 for the transformer's four blocks at width 64.
+    """
+
+    name: str = "transformer"
+    depth: int = 4  # blocks (cnn, gnn) or stacked layers (lstm); the transformer's is EncoderConfig.depth
+    kernel: tuple = ()  # cnn only: kernel size along each axis of the unit grid
+
+    def __post_init__(self):
+        if self.name not in BACKBONES:
+            raise ValueError(f"backbone must be one of {BACKBONES}, got {self.name!r}")
+        if (self.name == "cnn") != bool(self.kernel):
+            raise ValueError("a cnn backbone needs a kernel, and only a cnn has one")
+
+
+TRANSFORMER = Backbone()
+
+
+def sized(name: str, grid_rank: int) -> Backbone:
+    """The backbone ``name`` sized for a unit grid of ``grid_rank`` axes (width 64).
+
+    Parameters of the mixing layers (the shared embedding, final norm and head excluded):
+    transformer 4 blocks 133,888; cnn 148,224 (2-D 3x3 x 4 blocks, 1-D kernel 9 x 4) or
+    147,840 (3-D 2x3x3 x 2: a 3x3x3 kernel gives 110,784 in one block, 17% under the
+    transformer, or twice that in two); lstm 4 layers 132,096 (one trained bias per gate, as
+    Keras has); gnn 7 blocks 146,944. The largest is 1.12x the smallest.
+    """
+    if name == "transformer":
+        return TRANSFORMER
+    if name == "cnn":
+        kernel, depth = {1: ((9,), 4), 2: ((3, 3), 4), 3: ((2, 3, 3), 2)}[grid_rank]
+        return Backbone("cnn", depth=depth, kernel=kernel)
+    if name == "lstm":
+        return Backbone("lstm", depth=4)
+    if name == "gnn":
+        return Backbone("gnn", depth=7)
+    raise KeyError(f"unknown backbone {name!r}; valid backbones: {', '.join(BACKBONES)}")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """AdamW with linear warm-up and cosine decay, for a budget counted in epochs."""
@@ -149,6 +215,7 @@ class PipelineSpec:
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     variant: str = ""  # "" for the default geometry, else a short name such as "article"
+    backbone: Backbone = TRANSFORMER
 
     def __post_init__(self):
         if self.representation not in REPRESENTATIONS:
@@ -161,7 +228,13 @@ class PipelineSpec:
     @property
     def name(self) -> str:
         base = f"{self.dataset.name}/{self.representation}"
-        return f"{base}@{self.variant}" if self.variant else base
+        base = f"{base}@{self.variant}" if self.variant else base
+        return base if self.backbone.name == "transformer" else f"{base}+{self.backbone.name}"
+
+    @property
+    def base_name(self) -> str:
+        """The name without the backbone: the pipeline whose data and preprocessing this one shares."""
+        return self.name.split("+", 1)[0]
 
     @property
     def words(self) -> bool:
@@ -244,14 +317,39 @@ VARIANTS: dict[str, PipelineSpec] = {
 }
 
 
+def with_backbone(spec: PipelineSpec, backbone: str) -> PipelineSpec:
+    """``spec`` with the backbone ``backbone``, sized for its unit grid (``mnist/fragment+cnn``)."""
+    return replace(spec, backbone=sized(backbone, len(spec.grid)))
+
+
+# Every default pipeline under every other backbone: ``<pipeline>+<backbone>``. Not in the
+# default matrix (PIPELINES); parity covers them all (``registered()``), and bench_backbones
+# times and scores them.
+BACKBONE_PIPELINES: dict[str, PipelineSpec] = {
+    p.name: p for p in (with_backbone(base, b) for base in PIPELINES.values() for b in BACKBONES if b != "transformer")
+}
+
+
+def registered() -> dict[str, PipelineSpec]:
+    """The pipelines every check covers: the default matrix, then each under every other backbone."""
+    return {**PIPELINES, **BACKBONE_PIPELINES}
+
+
 def get_pipeline(name: str) -> PipelineSpec:
-    """Look a pipeline up by name; an unknown name is an error that lists the valid ones."""
-    if name in PIPELINES:
-        return PIPELINES[name]
-    if name in VARIANTS:
-        return VARIANTS[name]
+    """Look a pipeline up by name; an unknown name is an error that lists the valid ones.
+
+    ``<pipeline>+<backbone>`` selects another backbone for any pipeline or variant
+    (``mnist/fragment@article+cnn``).
+    """
+    for table in (PIPELINES, VARIANTS, BACKBONE_PIPELINES):
+        if name in table:
+            return table[name]
+    base, _, backbone = name.partition("+")
+    if backbone and (base in PIPELINES or base in VARIANTS) and backbone in BACKBONES:
+        return with_backbone(get_pipeline(base), backbone)
     valid = ", ".join(list(PIPELINES) + list(VARIANTS))
-    raise KeyError(f"unknown pipeline {name!r}; valid pipelines: {valid}")
+    raise KeyError(f"unknown pipeline {name!r}; valid pipelines: {valid}, each also as <name>+<backbone> "
+                   f"with a backbone among {', '.join(BACKBONES)}")
 
 
 def datasets() -> list[str]:

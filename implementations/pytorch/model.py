@@ -1,4 +1,4 @@
-"""The PyTorch model: embed (Linear or Embedding) + position table -> ViT blocks -> norm -> mean -> head."""
+"""The PyTorch model: embed (Linear or Embedding) + position table -> backbone blocks -> norm -> mean -> head."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from torch import nn
 
 from tokfrag.spec import PipelineSpec
 
-from .layers import block
+from .layers import blocks
 
 
 class TokFragEncoder(nn.Module):
@@ -20,7 +20,7 @@ class TokFragEncoder(nn.Module):
         else:
             self.embed = nn.Embedding(spec.input_dim, e.width)  # token id -> width
         self.pos_embed = nn.Parameter(torch.zeros(1, spec.seq_len, e.width))
-        self.blocks = nn.ModuleList([block(e) for _ in range(e.depth)])
+        self.blocks = blocks(spec)  # the backbone: (B, L, D) -> (B, L, D)
         self.norm = nn.LayerNorm(e.width, eps=e.norm_eps)
         self.head = nn.Linear(e.width, spec.dataset.num_classes)
 

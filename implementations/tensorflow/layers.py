@@ -1,8 +1,9 @@
-"""Keras 3 building blocks mirroring timm's ViT block: same structure, same attribute names.
+"""Keras 3 building blocks mirroring the PyTorch side: same structure, same attribute names.
 
 ``Block`` holds ``norm1``, ``attn`` (``qkv``, ``proj``), ``norm2`` and ``mlp`` (``fc1``,
-``fc2``), exactly as ``timm.models.vision_transformer.Block`` does, so that weights port
-between the frameworks by name.
+``fc2``), exactly as ``timm.models.vision_transformer.Block`` does; ``ConvBlock``,
+``GraphBlock`` and Keras' own ``LSTM`` mirror the other backbones (``blocks(...)``), so that
+weights port between the frameworks by name.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from tokfrag.spec import EncoderConfig
+from tokfrag.graph import gcn_normalized, grid_adjacency
+from tokfrag.spec import EncoderConfig, PipelineSpec
 
 
 class Attention(layers.Layer):
@@ -78,3 +80,82 @@ class Block(layers.Layer):
 
 def block(cfg: EncoderConfig, **kwargs) -> Block:
     return Block(cfg.width, cfg.heads, cfg.mlp_hidden, cfg.norm_eps, **kwargs)
+
+
+class ConvBlock(layers.Layer):
+    """x + GELU(conv(norm(x))) over the unit grid (1-D, 2-D or 3-D), same padding."""
+
+    def __init__(self, width: int, kernel: tuple, grid: tuple, norm_eps: float, **kwargs):
+        super().__init__(**kwargs)
+        self.width, self.kernel, self.grid, self.norm_eps = width, tuple(kernel), tuple(grid), norm_eps
+        conv = {1: layers.Conv1D, 2: layers.Conv2D, 3: layers.Conv3D}[len(self.kernel)]
+        self.norm = layers.LayerNormalization(epsilon=norm_eps, dtype=self.dtype_policy, name="norm")
+        self.conv = conv(width, self.kernel, padding="same", dtype=self.dtype_policy, name="conv")
+
+    def call(self, x):
+        b = ops.shape(x)[0]
+        y = ops.reshape(self.norm(x), (b, *self.grid, self.width))  # (B, L, D) -> (B, *grid, D)
+        y = keras.activations.gelu(self.conv(y), approximate=False)
+        return x + ops.reshape(y, (b, -1, self.width))  # -> (B, L, D)
+
+    def get_config(self):
+        return {**super().get_config(), "width": self.width, "kernel": self.kernel, "grid": self.grid,
+                "norm_eps": self.norm_eps}
+
+
+class GCNConv(layers.Layer):
+    """Graph convolution on a fixed graph (Kipf & Welling): A_hat (x W) + b, with
+    A_hat = D^-1/2 (A + I) D^-1/2, as PyTorch Geometric's DenseGCNConv (``lin``, ``bias``)."""
+
+    def __init__(self, width: int, grid: tuple, **kwargs):
+        super().__init__(**kwargs)
+        self.width, self.grid = width, tuple(grid)
+        self.lin = layers.Dense(width, use_bias=False, dtype=self.dtype_policy, name="lin")
+        self.propagation = gcn_normalized(grid_adjacency(self.grid))  # numpy constant (L, L)
+
+    def build(self, input_shape):
+        self.bias = self.add_weight(shape=(self.width,), initializer="zeros", name="bias")
+
+    def call(self, x):
+        a = ops.cast(self.propagation, self.compute_dtype)
+        return ops.einsum("ij,bjd->bid", a, self.lin(x)) + ops.cast(self.bias, self.compute_dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "width": self.width, "grid": self.grid}
+
+
+class GraphBlock(layers.Layer):
+    """The transformer block with attention replaced by a graph convolution over the unit grid."""
+
+    def __init__(self, width: int, hidden: int, grid: tuple, norm_eps: float, **kwargs):
+        super().__init__(**kwargs)
+        self.width, self.hidden, self.grid, self.norm_eps = width, hidden, tuple(grid), norm_eps
+        p = self.dtype_policy
+        self.norm1 = layers.LayerNormalization(epsilon=norm_eps, dtype=p, name="norm1")
+        self.gcn = GCNConv(width, grid, dtype=p, name="gcn")
+        self.norm2 = layers.LayerNormalization(epsilon=norm_eps, dtype=p, name="norm2")
+        self.mlp = Mlp(width, hidden, dtype=p, name="mlp")
+
+    def call(self, x):
+        x = x + self.gcn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+    def get_config(self):
+        return {**super().get_config(), "width": self.width, "hidden": self.hidden, "grid": self.grid,
+                "norm_eps": self.norm_eps}
+
+
+def blocks(spec: PipelineSpec, dtype) -> list:
+    """The backbone's blocks, named ``blocks_i`` (attribute ``blocks[i]``): each maps (B, L, D) -> (B, L, D)."""
+    e, b = spec.encoder, spec.backbone
+    if b.name == "transformer":
+        return [block(e, dtype=dtype, name=f"blocks_{i}") for i in range(e.depth)]
+    if b.name == "cnn":
+        return [ConvBlock(e.width, b.kernel, spec.grid, e.norm_eps, dtype=dtype, name=f"blocks_{i}")
+                for i in range(b.depth)]
+    if b.name == "lstm":
+        # Keras' own LSTM: gates (input, forget, cell, output), one bias per gate, tanh / sigmoid as torch
+        return [layers.LSTM(e.width, return_sequences=True, dtype=dtype, name=f"blocks_{i}") for i in range(b.depth)]
+    return [GraphBlock(e.width, e.mlp_hidden, spec.grid, e.norm_eps, dtype=dtype, name=f"blocks_{i}")
+            for i in range(b.depth)]
+

@@ -200,9 +200,9 @@ class Trainer:
             loss, grads = self._grads(x, y)
         by_var = {id(v): g for v, g in zip(self.model.trainable_variables, grads)}
         out = {}
-        for name, (var, transpose) in variables(self.model).items():
+        for name, (var, layout) in variables(self.model).items():
             g = np.asarray(tf.convert_to_tensor(by_var[id(var)]).numpy(), np.float32)  # Embedding: IndexedSlices
-            out[name] = (g.T if transpose else g).copy()
+            out[name] = np.array(layout.to_canonical(g), np.float32)
         return float(loss.numpy()), out
 
     # --- device memory ----------------------------------------------------------------

@@ -1,0 +1,121 @@
+"""The backbone axis: every default pipeline under every backbone, in every framework.
+
+Parameters: framework x pipeline x backbone x device. The transformer is the default
+suite's model (its training run is shared with ``bench_pipelines`` within one session);
+cnn, lstm and gnn replace its blocks and keep the same embedding and pooled head
+(``tokfrag.spec.Backbone``). Not in the default run (``make bench``): 36 more training runs
+than the default matrix, about an hour on 2 cores; ``make bench-backbones`` runs it.
+"""
+
+from __future__ import annotations
+
+from tokfrag.spec import BACKBONES
+
+from . import common
+
+
+def name(pipeline: str, backbone: str) -> str:
+    return pipeline if backbone == "transformer" else f"{pipeline}+{backbone}"
+
+
+class Step:
+    """Time of one training step and one inference batch under each backbone."""
+
+    params = (common.FRAMEWORKS, common.PIPELINE_NAMES, list(BACKBONES), common.DEVICES)
+    param_names = ["framework", "pipeline", "backbone", "device"]
+    rounds = 1
+    repeat = (3, 7, 5.0)
+    warmup_time = 0.5
+    timeout = 300
+
+    def setup(self, framework, pipeline, backbone, device):
+        self.ctx = common.context(framework, name(pipeline, backbone), device, warm_up=device != "cpu")
+
+    def time_train_step(self, framework, pipeline, backbone, device):
+        """One AdamW step (forward, backward, update) on one preprocessed batch."""
+        t = self.ctx.trainer
+        t.sync(t.train_step(self.ctx.x, self.ctx.y, self.ctx.lr))
+
+    def time_inference(self, framework, pipeline, backbone, device):
+        """Logits of one evaluation batch, at steady state."""
+        t = self.ctx.trainer
+        t.logits(self.ctx.x_eval)
+        t.sync()
+
+
+class Training:
+    """One full training run per combination: accuracy, throughput, time to target, peak memory."""
+
+    params = (common.FRAMEWORKS, common.PIPELINE_NAMES, list(BACKBONES), common.DEVICES)
+    param_names = ["framework", "pipeline", "backbone", "device"]
+    timeout = 1800
+
+    def setup(self, framework, pipeline, backbone, device):
+        self.result = common.training_result(framework, name(pipeline, backbone), device)
+
+    def track_accuracy(self, framework, pipeline, backbone, device):
+        """Test accuracy after the fixed training budget."""
+        return self.result["accuracy"]
+
+    track_accuracy.unit = "%"
+
+    def track_train_throughput(self, framework, pipeline, backbone, device):
+        """Training samples per second over the whole budget (steps only, evaluation excluded)."""
+        return self.result["samples_per_second"]
+
+    track_train_throughput.unit = "samples/s"
+
+    def track_time_to_target(self, framework, pipeline, backbone, device):
+        """Training seconds until test accuracy first reached the dataset's target (NaN: never)."""
+        ttt = self.result["time_to_target"]
+        return float("nan") if ttt is None else ttt
+
+    track_time_to_target.unit = "s"
+
+    def track_peak_memory(self, framework, pipeline, backbone, device):
+        """Peak host memory (RSS) of the training run's process."""
+        return self.result["peak_rss"]
+
+    track_peak_memory.unit = "bytes"
+
+
+class Size:
+    """Parameters of each model: the backbones of a dataset are sized within 15% of each other."""
+
+    params = (common.PIPELINE_NAMES, list(BACKBONES))
+    param_names = ["pipeline", "backbone"]
+
+    def track_params(self, pipeline, backbone):
+        from tokfrag import params
+        from tokfrag.spec import get_pipeline
+
+        return params.count(get_pipeline(name(pipeline, backbone)))
+
+    track_params.unit = "parameters"
+
+
+class Parity:
+    """`tokfrag parity` under each backbone (the transformer's is bench_parity.Parity)."""
+
+    params = (common.PIPELINE_NAMES, list(BACKBONES))
+    param_names = ["pipeline", "backbone"]
+    timeout = 3600  # every pipeline under three backbones, in setup_cache
+
+    def setup_cache(self):
+        return common.parity_failures([name(p, b) for p in common.PIPELINE_NAMES for b in BACKBONES
+                                       if b != "transformer"])
+
+    def setup(self, checked, pipeline, backbone):
+        if "skip" in checked:
+            raise NotImplementedError(checked["skip"])
+        if backbone == "transformer":
+            raise NotImplementedError("the transformer's parity is bench_parity.Parity")
+
+    def track_parity(self, checked, pipeline, backbone):
+        """Checks of `tokfrag parity` that failed for this pipeline and backbone (0: equivalent)."""
+        failed = checked[name(pipeline, backbone)]
+        if isinstance(failed, str):
+            raise RuntimeError(f"the parity checks of {name(pipeline, backbone)} raised {failed}")
+        return failed
+
+    track_parity.unit = "failed checks"
