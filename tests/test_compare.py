@@ -271,8 +271,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cli(argv) -> int:
-    args = _parser().parse_args(argv)
-    return args.func(args)
+    from tokfrag import cli
+
+    return cli.main(argv)  # user errors become exit code 2 in main, as for `tokfrag compare`
 
 
 def test_cli_parse_and_exit_codes(tmp_path, capsys):

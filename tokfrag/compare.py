@@ -32,10 +32,11 @@ import json
 import math
 import re
 import statistics
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .errors import CompareError, GitError, UsageError
+from .repo import git, working_repo
 
 DEFAULT_FACTOR = 1.10  # a slowdown must exceed 10% (and be significant) to count
 DEFAULT_ACCURACY_TOL = 1.0  # accuracy points, when no seed spread is available
@@ -46,10 +47,6 @@ EXIT_OK, EXIT_REGRESSED, EXIT_ERROR = 0, 1, 2
 # statuses, in the order the table lists them
 ERROR_STATUSES = ("failed", "missing", "incomparable")
 ORDER = ERROR_STATUSES + ("regressed", "improved", "changed", "unchanged", "skipped")
-
-
-class CompareError(ValueError):
-    """The two sides cannot be compared at all (exit code 2)."""
 
 
 ABSENT = "absent"  # the value shown for a side whose results lack the combination
@@ -136,20 +133,6 @@ def _is_results_file(p: Path) -> bool:
     return p.suffix == ".json" and p.name not in ("machine.json", "benchmarks.json")
 
 
-def _git(repo: Path, *args) -> str | None:
-    try:
-        r = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return r.stdout.strip() if r.returncode == 0 else None
-
-
-def default_repo() -> Path:
-    """The git checkout of the current directory, else the one tokfrag is installed from."""
-    top = _git(Path.cwd(), "rev-parse", "--show-toplevel")
-    return Path(top) if top else Path(__file__).resolve().parents[1]
-
-
 def resolve(spec: str, results_dir: Path, repo: Path, machine: str | None = None) -> list[Path]:
     """BASE or HEAD -> candidate results files: a file, a folder, or a commit (any git revision)."""
     p = Path(spec)
@@ -163,7 +146,10 @@ def resolve(spec: str, results_dir: Path, repo: Path, machine: str | None = None
             raise CompareError(f"{p}: no asv results files in this folder or in {p}/<machine>/; "
                                "expected <commit>-<env>.json files written by asv run")
         return files
-    sha = _git(repo, "rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}")
+    try:
+        sha = git(repo, "rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}", timeout=30)
+    except GitError:
+        sha = None
     prefix = sha or (spec.lower() if re.fullmatch(r"[0-9a-fA-F]{4,40}", spec) else None)
     if prefix is None:
         raise CompareError(f"{spec!r} is neither a results file, a results folder, nor a git revision of {repo}")
@@ -511,7 +497,7 @@ def compare(base: str | Path, head: str | Path, factor: float = DEFAULT_FACTOR, 
     defaults to ``<repo>/results``). Raises CompareError when no pair of comparable files is
     found, or the two come from different machines or environments.
     """
-    repo = Path(repo) if repo else default_repo()
+    repo = Path(repo) if repo else working_repo()
     results_dir = Path(results_dir) if results_dir else repo / "results"
     b, h = pick_pair(resolve(str(base), results_dir, repo, machine), resolve(str(head), results_dir, repo, machine))
     return compare_sets(b, h, factor, only_changed, benchmark_regex, accuracy_tol, alpha)
@@ -552,14 +538,9 @@ def add_parser(sub) -> None:
 
 def cmd_compare(args) -> int:
     if args.factor <= 1:
-        print(f"tokfrag compare: error: --factor must be > 1 (got {args.factor:g}), e.g. 1.10", file=sys.stderr)
-        return EXIT_ERROR
-    try:
-        result = compare(args.base, args.head, factor=args.factor, only_changed=args.only_changed,
-                         machine=args.machine, benchmark_regex=args.benchmark, results_dir=args.results,
-                         accuracy_tol=args.accuracy_tol)
-    except CompareError as e:
-        print(f"tokfrag compare: error: {e}", file=sys.stderr)
-        return EXIT_ERROR
+        raise UsageError(f"--factor must be > 1 (got {args.factor:g}), e.g. 1.10")
+    result = compare(args.base, args.head, factor=args.factor, only_changed=args.only_changed,
+                     machine=args.machine, benchmark_regex=args.benchmark, results_dir=args.results,
+                     accuracy_tol=args.accuracy_tol)
     print(result.table())
     return result.exit_code

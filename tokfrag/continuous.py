@@ -46,11 +46,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import compare as cmp
+from .errors import GitError, UsageError
+from .machine import machine_name, register_asv_machine
+from .repo import git, working_repo
 
 DEFAULT_ROUNDS = 2
 
 
-class AgainstError(RuntimeError):
+class AgainstError(UsageError):
     """The flow cannot run (bad REF, no asv.conf.json, wrong code imported...)."""
 
 
@@ -69,13 +72,6 @@ class Side:
     @property
     def results(self) -> Path:
         return self.work / "results"
-
-
-def _git(repo: Path, *args: str) -> str:
-    r = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise AgainstError(f"git {' '.join(args)} failed in {repo}: {r.stderr.strip() or r.stdout.strip()}")
-    return r.stdout.strip()
 
 
 def _write_config(side: Side, fallback: Path) -> None:
@@ -178,7 +174,7 @@ def timed_combos(path: Path) -> list[str]:
 class Options:
     """How ``bench_against`` runs and judges (defaults as ``tokfrag compare``)."""
 
-    machine: str | None = None  # default: tokfrag.cli.machine_name()
+    machine: str | None = None  # default: tokfrag.machine.machine_name()
     rounds: int = DEFAULT_ROUNDS  # REF/HEAD alternations; rounds after the first re-time time_* only
     factor: float = cmp.DEFAULT_FACTOR
     accuracy_tol: float = cmp.DEFAULT_ACCURACY_TOL
@@ -199,28 +195,25 @@ def bench_against(ref: str, bench_regexes: list[str] | None = None, repo: str | 
     """
     try:
         opts = Options(**options)
-        return _bench_against(ref, list(bench_regexes or []), Path(repo) if repo else cmp.default_repo(), opts)
-    except (AgainstError, cmp.CompareError) as e:
+        return _bench_against(ref, list(bench_regexes or []), Path(repo) if repo else working_repo(), opts)
+    except UsageError as e:  # this flow's own exit codes (0 / 1 / 2), as `tokfrag compare`
         print(f"tokfrag bench --against: error: {e}", file=sys.stderr)
         return cmp.EXIT_ERROR
 
 
 def _bench_against(ref: str, selection: list[str], repo: Path, opts: Options) -> int:
-    from .cli import machine_name
-    from .machine import describe
-
-    repo = Path(_git(repo, "rev-parse", "--show-toplevel"))
+    repo = Path(git(repo, "rev-parse", "--show-toplevel"))
     if not (repo / "asv.conf.json").exists():
         raise AgainstError(f"{repo} has no asv.conf.json: run this from a tokfrag checkout")
     if opts.rounds < 1:
         raise AgainstError(f"--rounds must be >= 1 (got {opts.rounds})")
     rounds = 1 if opts.quick else opts.rounds
     try:
-        ref_sha = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    except AgainstError:
+        ref_sha = git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    except GitError:
         raise AgainstError(f"{ref!r} is not a commit of {repo} (try HEAD~1, a branch, or a sha)") from None
-    head_sha = _git(repo, "rev-parse", "HEAD")
-    dirty = bool(_git(repo, "status", "--porcelain", "--untracked-files=no"))
+    head_sha = git(repo, "rev-parse", "HEAD")
+    dirty = bool(git(repo, "status", "--porcelain", "--untracked-files=no"))
     machine = opts.machine or machine_name()
     work = Path(opts.workdir or tempfile.mkdtemp(prefix="tokfrag-against-")).resolve()
     if (work / "ref").exists():
@@ -235,7 +228,7 @@ def _bench_against(ref: str, selection: list[str], repo: Path, opts: Options) ->
           f"work folder {work}", flush=True)
     if opts.quick:
         print("--quick: one sample per benchmark, so time_* are judged by the factor alone", flush=True)
-    _git(repo, "worktree", "add", "--detach", str(base.root), ref_sha)
+    git(repo, "worktree", "add", "--detach", str(base.root), ref_sha)
     started = time.perf_counter()
     try:
         envs = {}
@@ -244,11 +237,7 @@ def _bench_against(ref: str, selection: list[str], repo: Path, opts: Options) ->
             envs[side.label] = _env(side, data_cache, opts.smoke)
             found = check_imports(side, envs[side.label])
             print(f"[{side.label}] asv imports " + ", ".join(f"{m} from {Path(o).parent}" for m, o in found.items()))
-        info = describe()
-        subprocess.run([sys.executable, "-m", "asv", "machine", "--yes", "--machine", machine,
-                        "--os", info["os"], "--arch", info["arch"], "--cpu", info["cpu"],
-                        "--num_cpu", str(info["num_cpu"]), "--ram", str(info["ram"]),
-                        "--config", str(head.config)], cwd=head.work, check=True, stdout=subprocess.DEVNULL)
+        register_asv_machine(machine, cwd=head.work, config=head.config)
         for side in (base, head):  # the data both sides read; a no-op when prepared
             r = subprocess.run([sys.executable, "-m", "tokfrag.cli", "prepare"], cwd=side.work, env=envs[side.label])
             if r.returncode != 0:

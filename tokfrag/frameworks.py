@@ -11,6 +11,8 @@ import importlib
 import importlib.util
 import os
 
+from .errors import UnknownName
+
 FRAMEWORKS = {
     "pytorch": ("implementations.pytorch", "torch"),
     "tensorflow": ("implementations.tensorflow", "tensorflow"),
@@ -33,7 +35,7 @@ class DeviceUnavailable(Unavailable):
 
 def check_name(framework: str) -> None:
     if framework not in FRAMEWORKS:
-        raise KeyError(f"unknown framework {framework!r}; valid frameworks: {', '.join(FRAMEWORKS)}")
+        raise UnknownName(f"unknown framework {framework!r}; valid frameworks: {', '.join(FRAMEWORKS)}")
 
 
 def installed(framework: str) -> bool:

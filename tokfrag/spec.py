@@ -20,6 +20,8 @@ import dataclasses
 import math
 from dataclasses import dataclass, field, replace
 
+from .errors import UnknownName
+
 REPRESENTATIONS = ("fragment", "token")
 
 
@@ -251,7 +253,7 @@ def get_pipeline(name: str) -> PipelineSpec:
     if name in VARIANTS:
         return VARIANTS[name]
     valid = ", ".join(list(PIPELINES) + list(VARIANTS))
-    raise KeyError(f"unknown pipeline {name!r}; valid pipelines: {valid}")
+    raise UnknownName(f"unknown pipeline {name!r}; valid pipelines: {valid}")
 
 
 def datasets() -> list[str]:

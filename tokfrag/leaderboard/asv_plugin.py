@@ -14,7 +14,7 @@ import warnings
 from asv.console import log
 from asv.publishing import OutputPublisher
 
-from .cli import printable
+from ..errors import printable
 from .model import LeaderboardError, build
 from .render import write
 

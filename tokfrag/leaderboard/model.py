@@ -29,6 +29,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .. import results
+from ..errors import LeaderboardError
 from ..params import count as count_parameters
 from ..spec import get_pipeline
 from .columns import BY_METHOD, COLUMNS, PARITY, TIME_LIMIT, Column, count, memory, seconds
@@ -60,10 +61,6 @@ PEAK = Column("peak", "track_peak_flops", "Matmul peak", "FLOP/s",
               "the machine's measured matmul peak per device and precision: the denominator of MFU",
               1, 1e18, count, higher_is_better=True)
 SCALING_BY_METHOD: dict[str, Column] = {c.method: c for c in SCALING_COLUMNS}
-
-
-class LeaderboardError(ValueError):
-    """The leaderboard cannot be built: no usable results, or no checkout to find them in."""
 
 
 class LeaderboardWarning(results.ResultsWarning):

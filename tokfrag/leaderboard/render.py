@@ -18,8 +18,22 @@ from pathlib import Path
 from . import svg
 from .assets import CSS, JS
 from .columns import COLUMNS, PARITY, Column, count, memory
-from .model import PEAK, SCALING_MEMORY, SCALING_STEP, SCALING_UNITS, Board, Cell, Duel, Machine, Row, ScalingPoint, \
-    parity_text, split_pipeline, tensorflow_vs_pytorch, token_vs_fragment
+from .model import (
+    PEAK,
+    SCALING_MEMORY,
+    SCALING_STEP,
+    SCALING_UNITS,
+    Board,
+    Cell,
+    Duel,
+    Machine,
+    Row,
+    ScalingPoint,
+    parity_text,
+    split_pipeline,
+    tensorflow_vs_pytorch,
+    token_vs_fragment,
+)
 
 FILENAME = "leaderboard.html"
 FRAMEWORK_NAMES = {"pytorch": "PyTorch", "tensorflow": "TensorFlow"}
