@@ -66,6 +66,7 @@ parity: data
 	$(TOKFRAG) parity
 
 test: setup
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
 clean:

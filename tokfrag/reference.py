@@ -130,11 +130,11 @@ def text_bytes(texts, length: int) -> np.ndarray:
 def byte_fragments(texts, spec: Windows, length: int) -> np.ndarray:
     """(N, L, w * 256) float32 one-hot bytes per window; byte 0 (padding) is all zeros."""
     b = windows(text_bytes(texts, length), spec).astype(np.int64)  # (N, L, w)
-    n, l, w = b.shape
-    out = np.zeros((n, l, w, 256), dtype=np.float32)
+    n, units, w = b.shape
+    out = np.zeros((n, units, w, 256), dtype=np.float32)
     np.put_along_axis(out, b[..., None], 1.0, axis=-1)
     out[..., 0] = 0.0
-    return out.reshape(n, l, w * 256)
+    return out.reshape(n, units, w * 256)
 
 
 def preprocess(spec: PipelineSpec, x: np.ndarray, codebook=None) -> np.ndarray:
@@ -153,7 +153,8 @@ def preprocess(spec: PipelineSpec, x: np.ndarray, codebook=None) -> np.ndarray:
     return tokens(x, spec.windows, codebook)
 
 
-def fit_codebook(train_x: np.ndarray, windows_spec: Windows, codebook: Codebook, seed: int, progress=None) -> np.ndarray:
+def fit_codebook(train_x: np.ndarray, windows_spec: Windows, codebook: Codebook, seed: int,
+                 progress=None) -> np.ndarray:
     """k-means (k-means++ seeding, Lloyd iterations) on windows of the *training* samples.
 
     Returns (K, cells) uint8 centroids, rounded to integers (see the module docstring).
