@@ -2,7 +2,8 @@
 
 ``get("pytorch")`` imports ``implementations.pytorch`` (and so torch) only when asked;
 choosing one framework never imports the other. Each implementation package exposes the
-same names: ``Trainer``, ``preprocess`` (module), ``model`` (module), ``versions()``.
+same names, listed by ``tokfrag.trainer.Framework``: ``Trainer`` (a ``tokfrag.trainer.Trainer``),
+``preprocess`` and ``model`` (modules), ``select_device``, ``versions()``...
 """
 
 from __future__ import annotations

@@ -82,9 +82,10 @@ def tokens(x: np.ndarray, spec: Windows, centroids: np.ndarray) -> np.ndarray:
     return nearest(w.reshape(-1, cells), centroids).reshape(n, length)
 
 
-def distance_dtype(cells: int):
-    """float32 where the expanded squared distance is exact, else float64."""
-    return np.float32 if cells <= MAX_EXACT_WINDOW else np.float64
+def distance_dtype(cells: int) -> str:
+    """The float type in which a framework's expanded squared distances over windows of
+    ``cells`` cells are exact: "float32" up to MAX_EXACT_WINDOW cells, else "float64"."""
+    return "float32" if cells <= MAX_EXACT_WINDOW else "float64"
 
 
 # --- text -----------------------------------------------------------------------------
@@ -138,17 +139,18 @@ def byte_fragments(texts, spec: Windows, length: int) -> np.ndarray:
 
 
 def preprocess(spec: PipelineSpec, x: np.ndarray, codebook=None) -> np.ndarray:
-    """The model input of ``spec`` for samples ``x``: fragments or token ids.
+    """The model input of ``spec`` for samples ``x``: fragments or token ids (``spec.preprocessing``).
 
     ``codebook`` is the k-means centroids (signals) or the vocabulary (words) of a token pipeline.
     """
-    if spec.representation == "fragment":
-        if spec.dataset.kind == "text":
-            return byte_fragments(x, spec.windows, spec.dataset.signal_shape[0])
+    kind = spec.preprocessing
+    if kind == "byte_fragments":
+        return byte_fragments(x, spec.windows, spec.dataset.signal_shape[0])
+    if kind == "fragments":
         return fragments(x, spec.windows)
     if codebook is None:
         raise ValueError(f"{spec.name} needs its codebook")
-    if spec.words:
+    if kind == "word_ids":
         return word_ids(x, codebook, spec.codebook.max_len)
     return tokens(x, spec.windows, codebook)
 

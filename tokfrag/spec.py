@@ -23,6 +23,13 @@ from dataclasses import dataclass, field, replace
 from .errors import UnknownName
 
 REPRESENTATIONS = ("fragment", "token")
+# How a framework runs the same network: "compiled" is torch.compile / XLA (jit_compile).
+MODES = ("default", "compiled")
+# "bf16": matmuls in bfloat16, weights and optimizer state in float32 (autocast / mixed_bfloat16).
+PRECISIONS = ("fp32", "bf16")
+# Raw samples -> model input, by dataset kind and representation (PipelineSpec.preprocessing):
+# the name of the function in tokfrag.reference and in each implementations/<fw>/preprocess.py.
+PREPROCESSINGS = ("fragments", "tokens", "byte_fragments", "word_ids")
 
 
 @dataclass(frozen=True)
@@ -169,6 +176,14 @@ class PipelineSpec:
     def words(self) -> bool:
         """Word tokens: a learned vocabulary instead of k-means centroids of windows."""
         return isinstance(self.codebook, Vocabulary)
+
+    @property
+    def preprocessing(self) -> str:
+        """Which of PREPROCESSINGS turns this pipeline's raw samples into its model input."""
+        text = self.dataset.kind == "text"
+        if self.representation == "fragment":
+            return "byte_fragments" if text else "fragments"
+        return "word_ids" if self.words else "tokens"
 
     @property
     def grid(self) -> tuple:
