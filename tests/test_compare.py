@@ -386,7 +386,7 @@ def test_bench_against_previous_commit(tmp_path, mnist):
     assert "Step.time_preprocess(pytorch, mnist/fragment, cpu)" in out
     for side in ("base", "head"):
         (path,) = (work / side / "results" / "gate-test").glob("*-*.json")
-        combo = compare.ResultSet.read(path).combos("bench_pipelines.Step.time_preprocess")[
+        combo = compare.read_results(path).combos("bench_pipelines.Step.time_preprocess")[
             ("'pytorch'", "'mnist/fragment'", "'cpu'")]
         assert len(combo.samples) >= 6, combo  # two rounds of at least 3 samples, merged
     assert not (work / "ref").exists()  # the worktree is gone

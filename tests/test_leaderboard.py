@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import results_frame
 from tokfrag import leaderboard, params, results, spec
 from tokfrag.leaderboard import cli, export, model
 
@@ -573,7 +574,7 @@ def test_no_results_is_an_error(tmp_path):
 
 
 def test_results_reader_keeps_its_api(results_dir):
-    df = results.load(results_dir)
+    df = results_frame(results_dir)
     assert list(df.columns) == results.COLUMNS and len(df) == 2 * (9 * 8 + 2)
     assert set(df.status) == {"ok", "skipped"}
     rows = results.read_file(next((results_dir / "gpubox").glob("b*.json")))

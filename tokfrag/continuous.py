@@ -158,7 +158,7 @@ def results_file(side: Side, machine: str) -> Path:
 
 def timed_combos(path: Path) -> list[str]:
     """asv -b regexes selecting exactly the time_* combinations with a number in ``path``."""
-    result = cmp.ResultSet.read(path)
+    result = cmp.read_results(path)
     out = []
     for name in result.entries:
         if cmp.kind_of(name, result.meta.get(name, {})) != "time":
@@ -258,7 +258,7 @@ def _bench_against(ref: str, selection: list[str], repo: Path, opts: Options) ->
         shutil.rmtree(base.root, ignore_errors=True)
         subprocess.run(["git", "worktree", "prune"], cwd=repo, capture_output=True)
     elapsed = time.perf_counter() - started
-    result = cmp.compare_sets(cmp.ResultSet.read(files["base"]), cmp.ResultSet.read(files["head"]),
+    result = cmp.compare_sets(cmp.read_results(files["base"]), cmp.read_results(files["head"]),
                               factor=opts.factor, only_changed=opts.only_changed, accuracy_tol=opts.accuracy_tol)
     print("\n" + result.table())
     print(f"\nbenchmarked in {elapsed:.0f} s; results (kept out of results/): {files['base']} and {files['head']}"
