@@ -17,8 +17,9 @@ import math
 from collections import defaultdict
 from html import escape
 
+from .board import Row, ScalingPoint
 from .columns import seconds
-from .model import Row, ScalingPoint, split_pipeline
+from .pairs import split_pipeline
 
 W, H = 520, 300
 LEFT, RIGHT, TOP, BOTTOM = 46, 14, 10, 36
