@@ -75,10 +75,11 @@ class Report:
         return out
 
     def as_dict(self) -> dict:
-        from .machine import describe
+        from .machine import describe, framework_versions
 
         return {"schema": 1, "machine": describe(), "python": platform.python_version(),
-                "versions": _versions(), "pipelines": self.pipelines(), "rows": [r.as_dict() for r in self.rows]}
+                "versions": framework_versions(), "pipelines": self.pipelines(),
+                "rows": [r.as_dict() for r in self.rows]}
 
     def table(self) -> str:
         lines = [f"{'pipeline':18s} {'check':22s} {'largest diff':>13s}  {'tolerance':24s} status"]
@@ -90,14 +91,6 @@ class Report:
                 line += f"  ({r.detail})"
             lines.append(line)
         return "\n".join(lines)
-
-
-def _versions() -> dict:
-    out = {}
-    for fw in frameworks.FRAMEWORKS:
-        if frameworks.installed(fw):
-            out.update(frameworks.get(fw).versions())
-    return out
 
 
 def _status(ok: bool) -> str:
