@@ -80,6 +80,7 @@ parity: data
 	$(TOKFRAG) parity
 
 test: setup
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
 clean:

@@ -11,12 +11,14 @@ import dataclasses
 import time
 
 from tokfrag import flops, runs
+from tokfrag.spec import MODES as ALL_MODES
+from tokfrag.spec import PRECISIONS as ALL_PRECISIONS
 from tokfrag.spec import Windows, get_pipeline
 
 from . import common
 
-MODES = ["default", "compiled"]
-PRECISIONS = ["fp32", "bf16"]
+MODES = list(ALL_MODES)  # asv parameters: lists
+PRECISIONS = list(ALL_PRECISIONS)
 STEADY_STEPS = 10
 
 

@@ -27,3 +27,13 @@ def scratch_cache(tmp_path, monkeypatch):
     data.store._LOADED.clear()
     yield tmp_path / "cache"
     data.store._LOADED.clear()
+
+
+def results_frame(results_dir):
+    """Every results row under ``results_dir`` as a pandas DataFrame (tokfrag itself needs no pandas)."""
+    import pandas as pd
+
+    from tokfrag import results
+
+    return pd.DataFrame([row for path in results.files(results_dir) for row in results.read_file(path)],
+                        columns=results.COLUMNS)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from asv.util import load_json
 
-from conftest import needs
+from conftest import needs, results_frame
 from tokfrag import data, leaderboard, results
 from tokfrag.leaderboard import offline
 
@@ -54,7 +54,7 @@ def test_quick_smoke_run_on_mnist(tmp_path, mnist):
          "-b", r"Training\.track_accuracy\(.*'mnist/", "-b", r"Step\.time_train_step\(.*'mnist/"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=1200)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
-    df = results.load(tmp_path / "results")
+    df = results_frame(tmp_path / "results")
     assert not df.empty
     for bench in ("bench_pipelines.Training.track_accuracy", "bench_pipelines.Step.time_train_step"):
         rows = df[(df.benchmark == bench) & df.params.map(lambda p: p[1].startswith("mnist/"))]

@@ -224,7 +224,9 @@ if (!plot) { return null; }
 var points = plot.getData().reduce(function (n, s) { return n + s.data.length; }, 0);
 var canvas = div.find('canvas.flot-base')[0], ctx = canvas.getContext('2d');
 var px = ctx.getImageData(0, 0, canvas.width, canvas.height).data, ink = 0;
-for (var i = 0; i < px.length; i += 4) { if (px[i + 3] > 0 && (px[i] < 200 || px[i + 1] < 200 || px[i + 2] < 200)) { ink++; } }
+for (var i = 0; i < px.length; i += 4) {
+  if (px[i + 3] > 0 && (px[i] < 200 || px[i + 1] < 200 || px[i + 2] < 200)) { ink++; }
+}
 return points > 0 && ink > 500 ? [points, ink] : null;
 """
 

@@ -1,8 +1,7 @@
 import subprocess
 import sys
 
-
-from tokfrag import cli
+from tokfrag import cli, machine
 
 SUBCOMMANDS = ["prepare", "train", "bench", "parity", "compare", "calibrate", "info", "publish", "serve"]
 
@@ -37,10 +36,11 @@ def test_info(mnist, capsys):
 
 
 def test_machine_name_carries_gpu(monkeypatch):
-    monkeypatch.setattr("tokfrag.machine.gpu_info", lambda smi=None: {"name": "NVIDIA H200", "driver": "1", "cuda": "13"})
-    assert cli.machine_name().endswith("-H200")
+    monkeypatch.setattr("tokfrag.machine.gpu_info",
+                        lambda smi=None: {"name": "NVIDIA H200", "driver": "1", "cuda": "13"})
+    assert machine.machine_name().endswith("-H200")
     monkeypatch.setattr("tokfrag.machine.gpu_info", lambda smi=None: None)
-    assert "H200" not in cli.machine_name()
+    assert "H200" not in machine.machine_name()
 
 
 def test_perf_selection_is_the_documented_subset():
@@ -63,11 +63,14 @@ def test_perf_selection_is_the_documented_subset():
         (fw, p, "cpu", "compiled", "fp32") for fw in fws for p in PIPELINES if p != "video/fragment"}
     assert {c for c in modes_step if c[1] == "video/fragment"} == {
         (fw, "video/fragment", "cpu", m, pr) for fw in fws for m in modes for pr in precs}
-    mfu = {c for c in itertools.product(fws, PIPELINES, devs, modes, precs) if picked("bench_perf.Modes.track_mfu_train", *c)}
+    mfu = {c for c in itertools.product(fws, PIPELINES, devs, modes, precs)
+           if picked("bench_perf.Modes.track_mfu_train", *c)}
     assert {c[1] for c in mfu} == {"video/fragment"} and len(mfu) == 8
-    acc = {c for c in itertools.product(fws, PIPELINES, devs, modes, precs) if picked("bench_perf.Accuracy.track_accuracy", *c)}
+    acc = {c for c in itertools.product(fws, PIPELINES, devs, modes, precs)
+           if picked("bench_perf.Accuracy.track_accuracy", *c)}
     assert acc == {(fw, "mnist/fragment", "cpu", "default", "bf16") for fw in fws}
-    assert picked("bench_perf.Peak.track_peak_flops", "cpu", "bf16") and not picked("bench_perf.Peak.track_peak_flops", "gpu", "fp32")
+    assert picked("bench_perf.Peak.track_peak_flops", "cpu", "bf16") \
+        and not picked("bench_perf.Peak.track_peak_flops", "gpu", "fp32")
     assert picked("bench_perf.Scaling.time_train_step", "tensorflow", "token", 2)
     assert not picked("bench_pipelines.Training.track_accuracy", "pytorch", "mnist/fragment", "cpu")
 
@@ -77,3 +80,17 @@ def test_perf_with_bench_filters_is_a_usage_error(capsys):
 
     assert cli.main(["bench", "--perf", "-b", "Step"]) == 2
     assert "--perf is a fixed selection" in capsys.readouterr().err
+
+
+def test_user_error_is_one_line_and_exit_2(capsys):
+    assert cli.main(["calibrate", "--steps", "0"]) == 2  # was exit 1 through SystemExit
+    err = capsys.readouterr().err
+    assert err == "tokfrag calibrate: error: --steps and --rounds must be at least 1\n"
+
+
+def test_a_bug_is_a_traceback_and_exit_1():
+    """Only user errors are caught: a ValueError (or anything else) from a command is a bug, shown whole."""
+    bug = "import sys; from tokfrag import cli; cli.cmd_info = lambda args: int('a bug'); sys.exit(cli.main(['info']))"
+    r = subprocess.run([sys.executable, "-c", bug], capture_output=True, text=True)
+    assert r.returncode == 1 and "Traceback (most recent call last)" in r.stderr
+    assert "ValueError: invalid literal for int()" in r.stderr and "tokfrag info: error" not in r.stderr

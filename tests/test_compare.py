@@ -271,8 +271,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cli(argv) -> int:
-    args = _parser().parse_args(argv)
-    return args.func(args)
+    from tokfrag import cli
+
+    return cli.main(argv)  # user errors become exit code 2 in main, as for `tokfrag compare`
 
 
 def test_cli_parse_and_exit_codes(tmp_path, capsys):
@@ -385,7 +386,7 @@ def test_bench_against_previous_commit(tmp_path, mnist):
     assert "Step.time_preprocess(pytorch, mnist/fragment, cpu)" in out
     for side in ("base", "head"):
         (path,) = (work / side / "results" / "gate-test").glob("*-*.json")
-        combo = compare.ResultSet.read(path).combos("bench_pipelines.Step.time_preprocess")[
+        combo = compare.read_results(path).combos("bench_pipelines.Step.time_preprocess")[
             ("'pytorch'", "'mnist/fragment'", "'cpu'")]
         assert len(combo.samples) >= 6, combo  # two rounds of at least 3 samples, merged
     assert not (work / "ref").exists()  # the worktree is gone

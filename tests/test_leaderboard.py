@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import results_frame
 from tokfrag import leaderboard, params, results, spec
 from tokfrag.leaderboard import cli, export, model
 
@@ -573,7 +574,7 @@ def test_no_results_is_an_error(tmp_path):
 
 
 def test_results_reader_keeps_its_api(results_dir):
-    df = results.load(results_dir)
+    df = results_frame(results_dir)
     assert list(df.columns) == results.COLUMNS and len(df) == 2 * (9 * 8 + 2)
     assert set(df.status) == {"ok", "skipped"}
     rows = results.read_file(next((results_dir / "gpubox").glob("b*.json")))
@@ -613,15 +614,15 @@ def test_publish_cli_writes_page_and_exports(results_dir, tmp_path, capsys):
 
 
 def test_publish_cli_errors(tmp_path, capsys):
-    parser = argparse_with_subcommands()
-    args = parser.parse_args(["publish", "--results", str(tmp_path / "none"), "--html", str(tmp_path), "--no-asv"])
-    assert args.func(args) == 2
+    from tokfrag.cli import main  # user errors become exit code 2 there, for every command
+
+    args = ["publish", "--results", str(tmp_path / "none"), "--html", str(tmp_path), "--no-asv"]
+    assert main(args) == 2
     assert "no such results folder" in capsys.readouterr().err
-    args = parser.parse_args(["publish", "--results", str(tmp_path), "--html", str(tmp_path), "--no-asv",
-                              "--output", "x.csv"])
-    assert args.func(args) == 2
-    args = parser.parse_args(["serve", "--html", str(tmp_path)])
-    assert args.func(args) == 2 and "run `tokfrag publish` first" in capsys.readouterr().err
+    args = ["publish", "--results", str(tmp_path), "--html", str(tmp_path), "--no-asv", "--output", "x.csv"]
+    assert main(args) == 2
+    args = ["serve", "--html", str(tmp_path)]
+    assert main(args) == 2 and "run `tokfrag publish` first" in capsys.readouterr().err
 
 
 def test_warnings_are_printed_without_terminal_escapes(results_dir, tmp_path, capsys):
@@ -731,7 +732,8 @@ def test_mode_rows_that_a_partial_run_did_not_select_are_not_shown(tmp_path):
         bench["bench_perf.Modes.time_train_step"] = STEP + ("precision",)
 
         def value(name, p):
-            if name.endswith("Modes.time_train_step") and p.get("precision") == "bf16" and p["pipeline"] != "mnist/token":
+            if name.endswith("Modes.time_train_step") and p.get("precision") == "bf16" \
+                    and p["pipeline"] != "mnist/token":
                 return math.nan  # not selected by the partial run
             return metric(name, p)
 

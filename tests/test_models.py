@@ -50,3 +50,17 @@ def test_unknown_mode_and_device(framework, mnist):
         make_trainer(framework, spec, mode="turbo")
     with pytest.raises(ValueError, match="valid devices"):
         make_trainer(framework, spec, device="tpu")
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_each_framework_fulfils_the_trainer_contract(framework):
+    """What tokfrag.trainer.Framework lists is exported; Trainer implements every abstract method."""
+    from tokfrag import frameworks, spec, trainer
+
+    impl = frameworks.get(framework)
+    assert [name for name in trainer.FRAMEWORK_API if not hasattr(impl, name)] == []
+    assert issubclass(impl.Trainer, trainer.Trainer) and not impl.Trainer.__abstractmethods__
+    assert impl.Trainer.framework == framework
+    assert (impl.MODES, impl.PRECISIONS) == (spec.MODES, spec.PRECISIONS)
+    for name in spec.PREPROCESSINGS:  # the dispatch finds a function of that name on both sides
+        assert callable(getattr(impl.Trainer, name)) and hasattr(reference, name)

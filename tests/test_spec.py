@@ -79,9 +79,9 @@ def test_every_pipeline_exists_under_every_backbone():
     from tokfrag.spec import BACKBONE_PIPELINES, BACKBONES, get_pipeline, registered
 
     assert len(BACKBONE_PIPELINES) == len(PIPELINES) * (len(BACKBONES) - 1)
-    for name, spec in registered().items():
-        assert get_pipeline(name) is spec
-        assert spec.base_name in PIPELINES and spec.name.startswith(spec.base_name)
+    for name, p in registered().items():
+        assert get_pipeline(name) is p
+        assert p.base_name in PIPELINES and p.name.startswith(p.base_name)
     assert get_pipeline("mnist/fragment@article+cnn").backbone.kernel == (3, 3)
     with pytest.raises(KeyError, match="backbone among transformer, cnn, lstm, gnn"):
         get_pipeline("mnist/fragment+rnn")
@@ -92,10 +92,10 @@ def test_backbones_share_the_embedding_and_the_head():
     from tokfrag import params
     from tokfrag.spec import BACKBONE_PIPELINES
 
-    for spec in BACKBONE_PIPELINES.values():
-        base = PIPELINES[spec.base_name]
+    for p in BACKBONE_PIPELINES.values():
+        base = PIPELINES[p.base_name]
         ends = {n: s for n, s in params.shapes(base).items() if not n.startswith("blocks.")}
-        assert {n: s for n, s in params.shapes(spec).items() if not n.startswith("blocks.")} == ends
+        assert {n: s for n, s in params.shapes(p).items() if not n.startswith("blocks.")} == ends
 
 
 def test_backbone_parameter_counts_within_15_percent_per_dataset():

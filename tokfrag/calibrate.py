@@ -23,6 +23,7 @@ import time
 
 from . import frameworks
 from .augment import shift
+from .errors import UsageError
 from .spec import PIPELINES, get_pipeline
 from .training import augment_rng, batch_order, make_trainer
 
@@ -99,7 +100,7 @@ def cmd_calibrate(args) -> int:
     for fw in args.framework:
         frameworks.check_name(fw)
     if args.steps < 1 or args.rounds < 1:
-        raise SystemExit("tokfrag calibrate: --steps and --rounds must be at least 1")
+        raise UsageError("--steps and --rounds must be at least 1")
     print(f"{'framework':10s} {'pipeline':16s} {'harness/s':>10s} {'bare/s':>9s} {'fidelity':>8s} "
           f"{'w/o prep':>8s} {'prep/s':>9s} {'prep/train':>10s}")
     for spec in specs:

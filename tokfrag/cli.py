@@ -6,28 +6,13 @@ import argparse
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 
 from . import __version__
-
-
-class UsageError(Exception):
-    pass
-
-
-def _repo() -> Path:
-    here = Path(__file__).resolve().parents[1]
-    if (here / "asv.conf.json").exists():
-        return here
-    cwd = Path.cwd()
-    if (cwd / "asv.conf.json").exists():
-        return cwd
-    raise UsageError("run this from a tokfrag checkout (no asv.conf.json found)")
-
+from .errors import GitError, UsageError, printable
 
 # --- prepare --------------------------------------------------------------------------
 
@@ -88,20 +73,9 @@ PERF_BENCHMARKS = [
 ]
 
 
-def machine_name() -> str:
-    """The host name, plus the GPU model where one is visible (asv's machine.json has no GPU field)."""
-    from .machine import gpu_info
-
-    name = socket.gethostname().split(".")[0] or "machine"
-    gpu = gpu_info()
-    if gpu:
-        name += "-" + gpu["name"].replace("NVIDIA ", "").replace(" ", "-")
-    return name
-
-
 def cmd_bench(args) -> int:
-    from . import data, spec
-    from .machine import annotate_asv_machine, asv_machine_extras, describe
+    from . import data, repo, spec
+    from .machine import annotate_asv_machine, asv_machine_extras, machine_name, register_asv_machine
 
     if args.perf and (args.full or args.bench):
         raise UsageError("--perf is a fixed selection: use it without --full and -b")
@@ -109,21 +83,17 @@ def cmd_bench(args) -> int:
         from .continuous import run_args
 
         return run_args(args)
-    repo = _repo()
+    root = repo.require_checkout()
     for name in spec.datasets():
         data.prepare(name, quiet=False)
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True)
-    if commit.returncode != 0:
-        raise UsageError(f"`tokfrag bench` keys results by the current git commit, and {repo} has none: "
-                         "commit first (git commit)")
-    sha = commit.stdout.strip()
+    try:
+        sha = repo.git(root, "rev-parse", "HEAD")
+    except GitError:
+        raise UsageError(f"`tokfrag bench` keys results by the current git commit, and {root} has none: "
+                         "commit first (git commit)") from None
     machine = args.machine or machine_name()
-    info = describe()
     py = sys.executable
-    subprocess.run([py, "-m", "asv", "machine", "--yes", "--machine", machine,
-                    "--os", info["os"], "--arch", info["arch"], "--cpu", info["cpu"],
-                    "--num_cpu", str(info["num_cpu"]), "--ram", str(info["ram"])],
-                   cwd=repo, check=True, stdout=subprocess.DEVNULL)
+    register_asv_machine(machine, cwd=root)
     extras = asv_machine_extras()
     annotate_asv_machine(machine, extras)
     for key, state in extras.items():
@@ -138,8 +108,8 @@ def cmd_bench(args) -> int:
     if args.smoke:
         env["TOKFRAG_SMOKE"] = "1"
     print("running:", " ".join(cmd), flush=True)
-    rc = subprocess.run(cmd, cwd=repo, env=env).returncode
-    print(f"\nresults: {repo / 'results' / machine}/ (commit {sha[:8]})")
+    rc = subprocess.run(cmd, cwd=root, env=env).returncode
+    print(f"\nresults: {root / 'results' / machine}/ (commit {sha[:8]})")
     return rc
 
 
@@ -228,7 +198,7 @@ def parser() -> argparse.ArgumentParser:
 
     from .calibrate import add_parser as add_calibrate
     from .compare import add_parser as add_compare
-    from .leaderboard import add_parsers as add_leaderboard
+    from .leaderboard.cli import add_parsers as add_leaderboard
     from .parity import add_parser as add_parity
 
     add_parity(sub)
@@ -239,14 +209,13 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Run one command. A user's mistake (UsageError) is one line on stderr and exit code 2;
+    any other exception is a bug: it propagates, with its traceback (exit code 1)."""
     args = parser().parse_args(argv)
-    from .data import DataError
-
     try:
         return args.func(args)
-    except (UsageError, DataError, KeyError, ValueError) as e:
-        msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-        print(f"tokfrag {args.command}: error: {msg}", file=sys.stderr)
+    except UsageError as e:
+        print(f"tokfrag {args.command}: error: {printable(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"tokfrag {args.command}: interrupted", file=sys.stderr)

@@ -46,11 +46,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import compare as cmp
+from .errors import GitError, UsageError
+from .machine import machine_name, register_asv_machine
+from .repo import git, working_repo
 
 DEFAULT_ROUNDS = 2
 
 
-class AgainstError(RuntimeError):
+class AgainstError(UsageError):
     """The flow cannot run (bad REF, no asv.conf.json, wrong code imported...)."""
 
 
@@ -69,13 +72,6 @@ class Side:
     @property
     def results(self) -> Path:
         return self.work / "results"
-
-
-def _git(repo: Path, *args: str) -> str:
-    r = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise AgainstError(f"git {' '.join(args)} failed in {repo}: {r.stderr.strip() or r.stdout.strip()}")
-    return r.stdout.strip()
 
 
 def _write_config(side: Side, fallback: Path) -> None:
@@ -165,7 +161,7 @@ def results_file(side: Side, machine: str) -> Path:
 
 def timed_combos(path: Path) -> list[str]:
     """asv -b regexes selecting exactly the time_* combinations with a number in ``path``."""
-    result = cmp.ResultSet.read(path)
+    result = cmp.read_results(path)
     out = []
     for name in result.entries:
         if cmp.kind_of(name, result.meta.get(name, {})) != "time":
@@ -181,7 +177,7 @@ def timed_combos(path: Path) -> list[str]:
 class Options:
     """How ``bench_against`` runs and judges (defaults as ``tokfrag compare``)."""
 
-    machine: str | None = None  # default: tokfrag.cli.machine_name()
+    machine: str | None = None  # default: tokfrag.machine.machine_name()
     rounds: int = DEFAULT_ROUNDS  # REF/HEAD alternations; rounds after the first re-time time_* only
     factor: float = cmp.DEFAULT_FACTOR
     accuracy_tol: float = cmp.DEFAULT_ACCURACY_TOL
@@ -202,28 +198,25 @@ def bench_against(ref: str, bench_regexes: list[str] | None = None, repo: str | 
     """
     try:
         opts = Options(**options)
-        return _bench_against(ref, list(bench_regexes or []), Path(repo) if repo else cmp.default_repo(), opts)
-    except (AgainstError, cmp.CompareError) as e:
+        return _bench_against(ref, list(bench_regexes or []), Path(repo) if repo else working_repo(), opts)
+    except UsageError as e:  # this flow's own exit codes (0 / 1 / 2), as `tokfrag compare`
         print(f"tokfrag bench --against: error: {e}", file=sys.stderr)
         return cmp.EXIT_ERROR
 
 
 def _bench_against(ref: str, selection: list[str], repo: Path, opts: Options) -> int:
-    from .cli import machine_name
-    from .machine import describe
-
-    repo = Path(_git(repo, "rev-parse", "--show-toplevel"))
+    repo = Path(git(repo, "rev-parse", "--show-toplevel"))
     if not (repo / "asv.conf.json").exists():
         raise AgainstError(f"{repo} has no asv.conf.json: run this from a tokfrag checkout")
     if opts.rounds < 1:
         raise AgainstError(f"--rounds must be >= 1 (got {opts.rounds})")
     rounds = 1 if opts.quick else opts.rounds
     try:
-        ref_sha = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    except AgainstError:
+        ref_sha = git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    except GitError:
         raise AgainstError(f"{ref!r} is not a commit of {repo} (try HEAD~1, a branch, or a sha)") from None
-    head_sha = _git(repo, "rev-parse", "HEAD")
-    dirty = bool(_git(repo, "status", "--porcelain", "--untracked-files=no"))
+    head_sha = git(repo, "rev-parse", "HEAD")
+    dirty = bool(git(repo, "status", "--porcelain", "--untracked-files=no"))
     machine = opts.machine or machine_name()
     work = Path(opts.workdir or tempfile.mkdtemp(prefix="tokfrag-against-")).resolve()
     if (work / "ref").exists():
@@ -238,7 +231,7 @@ def _bench_against(ref: str, selection: list[str], repo: Path, opts: Options) ->
           f"work folder {work}", flush=True)
     if opts.quick:
         print("--quick: one sample per benchmark, so time_* are judged by the factor alone", flush=True)
-    _git(repo, "worktree", "add", "--detach", str(base.root), ref_sha)
+    git(repo, "worktree", "add", "--detach", str(base.root), ref_sha)
     started = time.perf_counter()
     try:
         envs = {}
@@ -247,11 +240,7 @@ def _bench_against(ref: str, selection: list[str], repo: Path, opts: Options) ->
             envs[side.label] = _env(side, data_cache, opts.smoke)
             found = check_imports(side, envs[side.label])
             print(f"[{side.label}] asv imports " + ", ".join(f"{m} from {Path(o).parent}" for m, o in found.items()))
-        info = describe()
-        subprocess.run([sys.executable, "-m", "asv", "machine", "--yes", "--machine", machine,
-                        "--os", info["os"], "--arch", info["arch"], "--cpu", info["cpu"],
-                        "--num_cpu", str(info["num_cpu"]), "--ram", str(info["ram"]),
-                        "--config", str(head.config)], cwd=head.work, check=True, stdout=subprocess.DEVNULL)
+        register_asv_machine(machine, cwd=head.work, config=head.config)
         for side in (base, head):  # the data both sides read; a no-op when prepared
             r = subprocess.run([sys.executable, "-m", "tokfrag.cli", "prepare"], cwd=side.work, env=envs[side.label])
             if r.returncode != 0:
@@ -272,7 +261,7 @@ def _bench_against(ref: str, selection: list[str], repo: Path, opts: Options) ->
         shutil.rmtree(base.root, ignore_errors=True)
         subprocess.run(["git", "worktree", "prune"], cwd=repo, capture_output=True)
     elapsed = time.perf_counter() - started
-    result = cmp.compare_sets(cmp.ResultSet.read(files["base"]), cmp.ResultSet.read(files["head"]),
+    result = cmp.compare_sets(cmp.read_results(files["base"]), cmp.read_results(files["head"]),
                               factor=opts.factor, only_changed=opts.only_changed, accuracy_tol=opts.accuracy_tol)
     print("\n" + result.table())
     print(f"\nbenchmarked in {elapsed:.0f} s; results (kept out of results/): {files['base']} and {files['head']}"

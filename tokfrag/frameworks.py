@@ -2,7 +2,8 @@
 
 ``get("pytorch")`` imports ``implementations.pytorch`` (and so torch) only when asked;
 choosing one framework never imports the other. Each implementation package exposes the
-same names: ``Trainer``, ``preprocess`` (module), ``model`` (module), ``versions()``.
+same names, listed by ``tokfrag.trainer.Framework``: ``Trainer`` (a ``tokfrag.trainer.Trainer``),
+``preprocess`` and ``model`` (modules), ``select_device``, ``versions()``...
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+
+from .errors import UnknownName
 
 FRAMEWORKS = {
     "pytorch": ("implementations.pytorch", "torch"),
@@ -33,7 +36,7 @@ class DeviceUnavailable(Unavailable):
 
 def check_name(framework: str) -> None:
     if framework not in FRAMEWORKS:
-        raise KeyError(f"unknown framework {framework!r}; valid frameworks: {', '.join(FRAMEWORKS)}")
+        raise UnknownName(f"unknown framework {framework!r}; valid frameworks: {', '.join(FRAMEWORKS)}")
 
 
 def installed(framework: str) -> bool:

@@ -6,7 +6,10 @@ import os
 import platform
 import re
 import shutil
+import socket
 import subprocess
+import sys
+from pathlib import Path
 
 
 def cpu_model() -> str:
@@ -43,6 +46,15 @@ def gpu_info(smi: str | None = None) -> dict | None:
     name, driver = [s.strip() for s in q.stdout.strip().splitlines()[0].split(",", 1)]
     m = re.search(r"CUDA Version:\s*([\d.]+)", head.stdout)
     return {"name": name, "driver": driver, "cuda": m.group(1) if m else ""}
+
+
+def machine_name() -> str:
+    """The host name, plus the GPU model where one is visible (asv's machine.json has no GPU field)."""
+    name = socket.gethostname().split(".")[0] or "machine"
+    gpu = gpu_info()
+    if gpu:
+        name += "-" + gpu["name"].replace("NVIDIA ", "").replace(" ", "-")
+    return name
 
 
 def describe() -> dict:
@@ -109,10 +121,20 @@ def asv_machine_extras() -> dict:
     return extras
 
 
+def register_asv_machine(machine: str, cwd: str | Path, config: str | Path | None = None) -> None:
+    """``asv machine --yes`` for ``machine`` with this machine's description (~/.asv-machine.json)."""
+    info = describe()
+    cmd = [sys.executable, "-m", "asv", "machine", "--yes", "--machine", machine,
+           "--os", info["os"], "--arch", info["arch"], "--cpu", info["cpu"],
+           "--num_cpu", str(info["num_cpu"]), "--ram", str(info["ram"])]
+    if config is not None:
+        cmd += ["--config", str(config)]
+    subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
+
+
 def annotate_asv_machine(machine: str, extras: dict, path: str | None = None) -> None:
     """Merge ``extras`` into this machine's entry of asv's machine file (~/.asv-machine.json)."""
     import json
-    from pathlib import Path
 
     p = Path(path or Path.home() / ".asv-machine.json")
     doc = json.loads(p.read_text()) if p.exists() else {"version": 1}

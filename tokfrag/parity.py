@@ -70,32 +70,27 @@ class Report:
         for r in self.rows:
             s = "pass" if r.status == "pass" else ("fail" if r.status == "fail" else "not checked")
             prev = out.get(r.pipeline, "pass")
-            out[r.pipeline] = "fail" if "fail" in (prev, s) else ("not checked" if "not checked" in (prev, s) else "pass")
+            out[r.pipeline] = ("fail" if "fail" in (prev, s)
+                               else "not checked" if "not checked" in (prev, s) else "pass")
         return out
 
     def as_dict(self) -> dict:
-        from .machine import describe
+        from .machine import describe, framework_versions
 
         return {"schema": 1, "machine": describe(), "python": platform.python_version(),
-                "versions": _versions(), "pipelines": self.pipelines(), "rows": [r.as_dict() for r in self.rows]}
+                "versions": framework_versions(), "pipelines": self.pipelines(),
+                "rows": [r.as_dict() for r in self.rows]}
 
     def table(self) -> str:
         lines = [f"{'pipeline':22s} {'check':22s} {'largest diff':>13s}  {'tolerance':24s} status"]
         for r in self.rows:
             diff = "-" if r.max_diff is None else f"{r.max_diff:.3g}"
-            line = f"{r.pipeline:22s} {r.check:22s} {diff:>13s}  {r.tolerance:24s} {r.status.upper() if r.status == 'fail' else r.status}"
+            status = r.status.upper() if r.status == "fail" else r.status
+            line = f"{r.pipeline:22s} {r.check:22s} {diff:>13s}  {r.tolerance:24s} {status}"
             if r.detail and r.status != "pass":
                 line += f"  ({r.detail})"
             lines.append(line)
         return "\n".join(lines)
-
-
-def _versions() -> dict:
-    out = {}
-    for fw in frameworks.FRAMEWORKS:
-        if frameworks.installed(fw):
-            out.update(frameworks.get(fw).versions())
-    return out
 
 
 def _status(ok: bool) -> str:
@@ -153,7 +148,8 @@ def check_pipeline(spec: PipelineSpec, tf_spec: PipelineSpec | None = None) -> l
     bad = sorted(n for n in set(canon) | set(got_pt) | set(got_tf)
                  if not (canon.get(n) == got_pt.get(n) == got_tf.get(n)))
     n_pt, n_tf = sum(int(np.prod(s)) for s in got_pt.values()), sum(int(np.prod(s)) for s in got_tf.values())
-    detail = (f"mismatched: {', '.join(f'{n} (spec {canon.get(n)}, torch {got_pt.get(n)}, tf {got_tf.get(n)})' for n in bad[:4])}"
+    mismatched = (f"{n} (spec {canon.get(n)}, torch {got_pt.get(n)}, tf {got_tf.get(n)})" for n in bad[:4])
+    detail = (f"mismatched: {', '.join(mismatched)}"
               if bad else f"{len(canon)} tensors, {n_pt} parameters")
     if n_pt != n_tf:
         detail += f"; counts differ: torch {n_pt}, tf {n_tf}"

@@ -82,9 +82,10 @@ def tokens(x: np.ndarray, spec: Windows, centroids: np.ndarray) -> np.ndarray:
     return nearest(w.reshape(-1, cells), centroids).reshape(n, length)
 
 
-def distance_dtype(cells: int):
-    """float32 where the expanded squared distance is exact, else float64."""
-    return np.float32 if cells <= MAX_EXACT_WINDOW else np.float64
+def distance_dtype(cells: int) -> str:
+    """The float type in which a framework's expanded squared distances over windows of
+    ``cells`` cells are exact: "float32" up to MAX_EXACT_WINDOW cells, else "float64"."""
+    return "float32" if cells <= MAX_EXACT_WINDOW else "float64"
 
 
 # --- text -----------------------------------------------------------------------------
@@ -130,30 +131,32 @@ def text_bytes(texts, length: int) -> np.ndarray:
 def byte_fragments(texts, spec: Windows, length: int) -> np.ndarray:
     """(N, L, w * 256) float32 one-hot bytes per window; byte 0 (padding) is all zeros."""
     b = windows(text_bytes(texts, length), spec).astype(np.int64)  # (N, L, w)
-    n, l, w = b.shape
-    out = np.zeros((n, l, w, 256), dtype=np.float32)
+    n, units, w = b.shape
+    out = np.zeros((n, units, w, 256), dtype=np.float32)
     np.put_along_axis(out, b[..., None], 1.0, axis=-1)
     out[..., 0] = 0.0
-    return out.reshape(n, l, w * 256)
+    return out.reshape(n, units, w * 256)
 
 
 def preprocess(spec: PipelineSpec, x: np.ndarray, codebook=None) -> np.ndarray:
-    """The model input of ``spec`` for samples ``x``: fragments or token ids.
+    """The model input of ``spec`` for samples ``x``: fragments or token ids (``spec.preprocessing``).
 
     ``codebook`` is the k-means centroids (signals) or the vocabulary (words) of a token pipeline.
     """
-    if spec.representation == "fragment":
-        if spec.dataset.kind == "text":
-            return byte_fragments(x, spec.windows, spec.dataset.signal_shape[0])
+    kind = spec.preprocessing
+    if kind == "byte_fragments":
+        return byte_fragments(x, spec.windows, spec.dataset.signal_shape[0])
+    if kind == "fragments":
         return fragments(x, spec.windows)
     if codebook is None:
         raise ValueError(f"{spec.name} needs its codebook")
-    if spec.words:
+    if kind == "word_ids":
         return word_ids(x, codebook, spec.codebook.max_len)
     return tokens(x, spec.windows, codebook)
 
 
-def fit_codebook(train_x: np.ndarray, windows_spec: Windows, codebook: Codebook, seed: int, progress=None) -> np.ndarray:
+def fit_codebook(train_x: np.ndarray, windows_spec: Windows, codebook: Codebook, seed: int,
+                 progress=None) -> np.ndarray:
     """k-means (k-means++ seeding, Lloyd iterations) on windows of the *training* samples.
 
     Returns (K, cells) uint8 centroids, rounded to integers (see the module docstring).

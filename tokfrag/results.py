@@ -1,4 +1,4 @@
-"""asv results files -> one pandas DataFrame row per benchmark x parameter combination.
+"""asv results files: the one model every reader uses (the gate, the leaderboard, the export).
 
 asv stores, per machine folder, one JSON file per commit and environment. Each benchmark's
 entry holds a list per ``result_columns`` name; ``result`` has one value per combination of
@@ -6,9 +6,13 @@ the benchmark's parameters (their cartesian product, in order). A NaN value mean
 a null one failed. Beside them, ``results/benchmarks.json`` names every benchmark's
 parameters and each ``results/<machine>/machine.json`` describes the machine.
 
-Results folders are merged from many machines, so everything here is read defensively: a
-file or entry that does not have the expected shape is skipped with a ``ResultsWarning``
-naming the file, never an exception.
+``read(path)`` gives a :class:`ResultsFile`: its header (machine, commit, environment, date,
+the machine and requirement fields asv merged in) and its entries, as
+``combos(name)`` (tolerant: every combination with its samples and statistics, for the gate)
+or ``rows()`` (validated: a malformed entry is skipped with a ``ResultsWarning`` naming the
+file, for the leaderboard, whose folders merge many machines). asv's own loader
+(``asv.results.Results.load``) is not used: it stops at the first malformed entry, where these
+readers must skip it and say which, and it knows nothing of the machine-folder fallback.
 """
 
 from __future__ import annotations
@@ -17,9 +21,8 @@ import itertools
 import json
 import math
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
-
-import pandas as pd
 
 SCHEMA_VERSION = 2  # the asv results file version this reader understands
 COLUMNS = ["machine", "commit", "env", "date", "benchmark", "params", "value", "status", "samples", "file"]
@@ -31,16 +34,35 @@ class ResultsWarning(UserWarning):
     pass
 
 
+class NotResults(Exception):
+    """``path`` is not a readable asv results file: ``error`` (not JSON) or ``version`` (wrong shape)."""
+
+    def __init__(self, path: Path, error: Exception | None = None, version=None):
+        super().__init__(str(path))
+        self.path, self.error, self.version = path, error, version
+
+    def warning(self) -> str:
+        if self.error is not None:
+            return f"{self.path}: skipped, not valid JSON ({self.error})"
+        return f"{self.path}: skipped, not an asv results file of version {SCHEMA_VERSION}"
+
+
 def _warn(message: str) -> None:
     warnings.warn(message, ResultsWarning, stacklevel=3)
 
 
-def _status(value) -> str:
+def status(value) -> str:
+    """ok, failed (null) or skipped (NaN)."""
     if value is None:
         return "failed"
     if isinstance(value, float) and math.isnan(value):
         return "skipped"
     return "ok"
+
+
+def unquote(p):
+    """A parameter value without the quotes of asv's repr (``"'pytorch'"`` -> ``pytorch``)."""
+    return p[1:-1] if isinstance(p, str) and len(p) >= 2 and p[0] == p[-1] and p[0] in "'\"" else p
 
 
 _INVALID = object()  # what _load_json returns for a file that is not JSON (it has warned)
@@ -54,18 +76,6 @@ def _load_json(path: Path):
         return _INVALID
 
 
-def _results_doc(path: Path) -> dict | None:
-    doc = _load_json(path)
-    if doc is _INVALID:
-        return None
-    if (not isinstance(doc, dict) or doc.get("version") != SCHEMA_VERSION
-            or not isinstance(doc.get("results"), dict) or not isinstance(doc.get("result_columns"), list)
-            or "result" not in doc["result_columns"]):
-        _warn(f"{path}: skipped, not an asv results file of version {SCHEMA_VERSION}")
-        return None
-    return doc
-
-
 def _str_dict(d) -> dict[str, str]:
     """A dict of scalars as str -> str (anything else in a results file is dropped)."""
     if not isinstance(d, dict):
@@ -73,29 +83,119 @@ def _str_dict(d) -> dict[str, str]:
     return {str(k): "" if v is None else str(v) for k, v in d.items() if v is None or isinstance(v, SCALAR)}
 
 
-def _header(doc: dict, path: Path) -> dict:
-    params = _str_dict(doc.get("params"))
-    return {
-        "machine": params.get("machine") or Path(path).parent.name,
-        "commit": str(doc.get("commit_hash", "")),
-        "env": str(doc.get("env_name", "")),
-        "date": doc.get("date"),
-        "file": str(path),
-    }
+def _at(column, i):
+    return column[i] if isinstance(column, list) and i < len(column) else None
 
 
-def read_header(path: Path) -> dict | None:
-    """What a results file says about its run, or None (with a warning) when it is malformed.
+@dataclass
+class Combo:
+    """One benchmark x parameter combination of one results file."""
 
-    Keys: machine, commit, env, date (as stored: asv writes the commit's date in ms), file,
-    python, params (machine fields, python and requirements, as asv merges them),
-    requirements and env_vars (all str -> str).
-    """
-    doc = _results_doc(path)
-    if doc is None:
-        return None
-    return dict(_header(doc, path), python=str(doc.get("python", "")), params=_str_dict(doc.get("params")),
-                requirements=_str_dict(doc.get("requirements")), env_vars=_str_dict(doc.get("env_vars")))
+    value: object  # float, None (failed) or NaN (skipped)
+    samples: list | None = None
+    stats: dict = field(default_factory=dict)  # ci_99_a, ci_99_b, q_25, q_75, number, repeat
+
+
+@dataclass
+class ResultsFile:
+    """One asv results file: ``results/<machine>/<commit>-<env>.json``."""
+
+    path: Path
+    machine: str
+    env: str
+    commit: str
+    date: object  # as stored: asv writes the commit's date in ms
+    python: str
+    params: dict[str, str]  # machine fields, python and requirements, as asv merges them
+    requirements: dict[str, str]
+    env_vars: dict[str, str]
+    columns: list
+    entries: dict  # benchmark name -> {column name: value}; entries that are not lists are left out
+    raw_entries: dict = field(repr=False, default_factory=dict)  # benchmark name -> the stored entry
+    meta: dict = field(default_factory=dict)  # benchmark name -> its benchmarks.json entry, where a reader adds it
+
+    @classmethod
+    def read(cls, path: str | Path) -> ResultsFile:
+        """The file's model; NotResults when it is not JSON or not an asv results file of SCHEMA_VERSION."""
+        path = Path(path)
+        try:
+            doc = json.loads(path.read_text())
+        except (OSError, ValueError, RecursionError) as e:
+            raise NotResults(path, error=e) from e
+        if (not isinstance(doc, dict) or doc.get("version") != SCHEMA_VERSION
+                or not isinstance(doc.get("results"), dict) or not isinstance(doc.get("result_columns"), list)
+                or "result" not in doc["result_columns"]):
+            raise NotResults(path, version=doc.get("version") if isinstance(doc, dict) else "?")
+        params = _str_dict(doc.get("params"))
+        columns = doc["result_columns"]
+        return cls(path=path, machine=params.get("machine") or path.parent.name, env=str(doc.get("env_name", "")),
+                   commit=str(doc.get("commit_hash", "")), date=doc.get("date"), python=str(doc.get("python", "")),
+                   params=params, requirements=_str_dict(doc.get("requirements")),
+                   env_vars=_str_dict(doc.get("env_vars")), columns=columns,
+                   entries={name: dict(zip(columns, e)) for name, e in doc["results"].items() if isinstance(e, list)},
+                   raw_entries=doc["results"])
+
+    def label(self) -> str:
+        return f"{self.commit[:8] or '?'} ({self.path})"
+
+    def header(self) -> dict:
+        """What the file says about its run: machine, commit, env, date, file, python, params,
+        requirements and env_vars."""
+        return {"machine": self.machine, "commit": self.commit, "env": self.env, "date": self.date,
+                "file": str(self.path), "python": self.python, "params": self.params,
+                "requirements": self.requirements, "env_vars": self.env_vars}
+
+    def combos(self, name: str) -> dict[tuple, Combo]:
+        """params (asv's repr strings, e.g. ``"'pytorch'"``) -> Combo, for one benchmark (no checks)."""
+        fields = self.entries[name]
+        param_lists = fields.get("params") or []
+        keys = list(itertools.product(*param_lists)) if param_lists else [()]
+        values = fields.get("result")
+        if not isinstance(values, list):
+            values = [values] * len(keys)
+        out = {}
+        for i, key in enumerate(keys):
+            stats = {k[len("stats_"):]: _at(fields.get(k), i) for k in fields if k.startswith("stats_")}
+            out[key] = Combo(_at(values, i), _at(fields.get("samples"), i),
+                             {k: v for k, v in stats.items() if v is not None})
+        return out
+
+    def rows(self) -> list[dict]:
+        """One row per combination, validated; a malformed entry is skipped with a warning naming it.
+
+        Each row has the keys of ``COLUMNS`` (``params`` with asv's quotes removed) and
+        ``raw_params``: the parameter values as asv stores them (Python reprs), which asv's
+        own pages use in their URLs.
+        """
+        path = self.path
+        rows = []
+        for name, entry in self.raw_entries.items():
+            if not isinstance(entry, list):
+                _warn(f"{path}: {name} skipped, malformed entry")
+                continue
+            fields = dict(zip(self.columns, entry))
+            param_lists = _param_lists(fields.get("params"))
+            if param_lists is None:
+                _warn(f"{path}: {name} skipped, malformed parameter lists")
+                continue
+            keys = list(itertools.product(*param_lists)) if param_lists else [()]
+            values = fields.get("result")
+            if not isinstance(values, list):
+                values = [values] * len(keys)
+            if len(values) != len(keys):
+                _warn(f"{path}: {name} skipped, {len(values)} values for {len(keys)} combinations")
+                continue
+            samples = fields.get("samples")
+            if not isinstance(samples, list):
+                samples = []
+            for i, (key, value) in enumerate(zip(keys, values)):
+                rows.append({
+                    "machine": self.machine, "commit": self.commit, "env": self.env, "date": self.date,
+                    "benchmark": str(name), "params": tuple(unquote(p) for p in key), "raw_params": key,
+                    "value": value, "status": status(value),
+                    "samples": samples[i] if i < len(samples) else None, "file": str(path),
+                })
+        return rows
 
 
 def _param_lists(value) -> list | None:
@@ -111,61 +211,45 @@ def _param_lists(value) -> list | None:
     return value
 
 
+def read(path: str | Path) -> ResultsFile | None:
+    """:meth:`ResultsFile.read`, or None with a warning naming the file when it is malformed."""
+    try:
+        return ResultsFile.read(path)
+    except NotResults as e:
+        _warn(e.warning())
+        return None
+
+
+def read_header(path: Path) -> dict | None:
+    """What a results file says about its run (:meth:`ResultsFile.header`), or None (with a
+    warning) when it is malformed."""
+    results = read(path)
+    return None if results is None else results.header()
+
+
 def read_file(path: Path) -> list[dict]:
-    """Rows of one asv results file; a malformed file or entry is skipped with a warning naming it.
-
-    Each row has the keys of ``COLUMNS`` (``params`` with asv's quotes removed) and
-    ``raw_params``: the parameter values as asv stores them (Python reprs), which asv's
-    own pages use in their URLs.
-    """
-    doc = _results_doc(path)
-    if doc is None:
-        return []
-    head = _header(doc, path)
-    columns = doc["result_columns"]
-    rows = []
-    for name, entry in doc["results"].items():
-        if not isinstance(entry, list):
-            _warn(f"{path}: {name} skipped, malformed entry")
-            continue
-        fields = dict(zip(columns, entry))
-        param_lists = _param_lists(fields.get("params"))
-        if param_lists is None:
-            _warn(f"{path}: {name} skipped, malformed parameter lists")
-            continue
-        combos = list(itertools.product(*param_lists)) if param_lists else [()]
-        values = fields.get("result")
-        if not isinstance(values, list):
-            values = [values] * len(combos)
-        if len(values) != len(combos):
-            _warn(f"{path}: {name} skipped, {len(values)} values for {len(combos)} combinations")
-            continue
-        samples = fields.get("samples")
-        if not isinstance(samples, list):
-            samples = []
-        for i, (combo, value) in enumerate(zip(combos, values)):
-            rows.append({
-                "machine": head["machine"], "commit": head["commit"], "env": head["env"], "date": head["date"],
-                "benchmark": str(name), "params": tuple(_unquote(p) for p in combo), "raw_params": combo,
-                "value": value, "status": _status(value),
-                "samples": samples[i] if i < len(samples) else None, "file": str(path),
-            })
-    return rows
+    """Rows of one asv results file (:meth:`ResultsFile.rows`); [] with a warning when it is malformed."""
+    results = read(path)
+    return [] if results is None else results.rows()
 
 
-def _unquote(p):
-    return p[1:-1] if isinstance(p, str) and len(p) >= 2 and p[0] == p[-1] == "'" else p
-
-
-def read_benchmarks(results_dir: str | Path) -> dict[str, dict]:
-    """``results/benchmarks.json``: benchmark name -> {"param_names": [...], "unit": str, "type": str}."""
+def read_benchmarks(results_dir: str | Path, warn: bool = True) -> dict[str, dict]:
+    """``results/benchmarks.json``: benchmark name -> {"param_names": [...], "unit": str, "type": str}
+    (unit and type where recorded)."""
     path = Path(results_dir) / "benchmarks.json"
     if not path.is_file():
-        _warn(f"{path}: missing (asv run writes it); benchmark parameters unknown")
+        if warn:
+            _warn(f"{path}: missing (asv run writes it); benchmark parameters unknown")
         return {}
-    doc = _load_json(path)
+    if warn:
+        doc = _load_json(path)
+    else:
+        try:
+            doc = json.loads(path.read_text())
+        except (OSError, ValueError, RecursionError):
+            return {}
     if not isinstance(doc, dict):
-        if doc is not _INVALID:
+        if doc is not _INVALID and warn:
             _warn(f"{path}: skipped, not an asv benchmarks.json")
         return {}
     out = {}
@@ -174,10 +258,20 @@ def read_benchmarks(results_dir: str | Path) -> dict[str, dict]:
             continue
         names = entry.get("param_names") if isinstance(entry, dict) else None
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            _warn(f"{path}: {name} skipped, malformed entry")
+            if warn:
+                _warn(f"{path}: {name} skipped, malformed entry")
             continue
-        out[str(name)] = {"param_names": names, "unit": str(entry.get("unit", "")), "type": str(entry.get("type", ""))}
+        out[str(name)] = {"param_names": names, **{k: str(entry[k]) for k in ("unit", "type") if k in entry}}
     return out
+
+
+def benchmarks_near(path: Path) -> dict[str, dict]:
+    """The benchmarks.json of a results file: at the results folder's root (asv's place), else beside it."""
+    for folder in (path.parent.parent, path.parent):
+        meta = read_benchmarks(folder, warn=False)
+        if meta:
+            return meta
+    return {}
 
 
 def read_machines(results_dir: str | Path) -> dict[str, dict[str, str]]:
@@ -197,11 +291,3 @@ def read_machines(results_dir: str | Path) -> dict[str, dict[str, str]]:
 def files(results_dir: str | Path) -> list[Path]:
     """Every results file under ``results_dir/<machine>/`` (machine.json excluded), sorted."""
     return [p for p in sorted(Path(results_dir).glob("*/*.json")) if p.name != "machine.json"]
-
-
-def load(results_dir: str | Path) -> pd.DataFrame:
-    """Every results file under ``results_dir/<machine>/`` (machine.json and benchmarks.json excluded)."""
-    rows = []
-    for path in files(results_dir):
-        rows.extend(read_file(path))
-    return pd.DataFrame(rows, columns=COLUMNS)

@@ -20,7 +20,16 @@ import dataclasses
 import math
 from dataclasses import dataclass, field, replace
 
+from .errors import UnknownName
+
 REPRESENTATIONS = ("fragment", "token")
+# How a framework runs the same network: "compiled" is torch.compile / XLA (jit_compile).
+MODES = ("default", "compiled")
+# "bf16": matmuls in bfloat16, weights and optimizer state in float32 (autocast / mixed_bfloat16).
+PRECISIONS = ("fp32", "bf16")
+# Raw samples -> model input, by dataset kind and representation (PipelineSpec.preprocessing):
+# the name of the function in tokfrag.reference and in each implementations/<fw>/preprocess.py.
+PREPROCESSINGS = ("fragments", "tokens", "byte_fragments", "word_ids")
 
 
 @dataclass(frozen=True)
@@ -105,7 +114,7 @@ def sized(name: str, grid_rank: int) -> Backbone:
         return Backbone("lstm", depth=4)
     if name == "gnn":
         return Backbone("gnn", depth=7)
-    raise KeyError(f"unknown backbone {name!r}; valid backbones: {', '.join(BACKBONES)}")
+    raise UnknownName(f"unknown backbone {name!r}; valid backbones: {', '.join(BACKBONES)}")
 
 
 @dataclass(frozen=True)
@@ -242,6 +251,14 @@ class PipelineSpec:
         return isinstance(self.codebook, Vocabulary)
 
     @property
+    def preprocessing(self) -> str:
+        """Which of PREPROCESSINGS turns this pipeline's raw samples into its model input."""
+        text = self.dataset.kind == "text"
+        if self.representation == "fragment":
+            return "byte_fragments" if text else "fragments"
+        return "word_ids" if self.words else "tokens"
+
+    @property
     def grid(self) -> tuple:
         return (self.codebook.max_len,) if self.words else self.windows.grid(self.dataset.signal_shape)
 
@@ -348,8 +365,8 @@ def get_pipeline(name: str) -> PipelineSpec:
     if backbone and (base in PIPELINES or base in VARIANTS) and backbone in BACKBONES:
         return with_backbone(get_pipeline(base), backbone)
     valid = ", ".join(list(PIPELINES) + list(VARIANTS))
-    raise KeyError(f"unknown pipeline {name!r}; valid pipelines: {valid}, each also as <name>+<backbone> "
-                   f"with a backbone among {', '.join(BACKBONES)}")
+    raise UnknownName(f"unknown pipeline {name!r}; valid pipelines: {valid}, each also as <name>+<backbone> "
+                      f"with a backbone among {', '.join(BACKBONES)}")
 
 
 def datasets() -> list[str]:

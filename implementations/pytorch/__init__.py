@@ -3,4 +3,5 @@
 from . import model, preprocess
 from .train import MODES, OOM_ERRORS, PRECISIONS, Trainer, bare_loop, matmul_peak, select_device, versions
 
-__all__ = ["MODES", "OOM_ERRORS", "PRECISIONS", "Trainer", "bare_loop", "matmul_peak", "model", "preprocess", "select_device", "versions"]
+__all__ = ["MODES", "OOM_ERRORS", "PRECISIONS", "Trainer", "bare_loop", "matmul_peak", "model", "preprocess",
+           "select_device", "versions"]

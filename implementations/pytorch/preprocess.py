@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from tokfrag.reference import MAX_EXACT_WINDOW
+from tokfrag.reference import distance_dtype
 from tokfrag.spec import Windows
 
 
@@ -34,7 +34,7 @@ def tokens(x: torch.Tensor, spec: Windows, centroids: torch.Tensor) -> torch.Ten
     All terms are integers below 2**24 (float64 for windows over 129 cells), so the
     distances are exact; ``argmin`` returns the first minimum (documented): the lowest index.
     """
-    dtype = torch.float32 if spec.size <= MAX_EXACT_WINDOW else torch.float64
+    dtype = getattr(torch, distance_dtype(spec.size))
     u = windows(x, spec).to(dtype)  # (N, L, P), integer values
     c = centroids.to(dtype)  # (K, P), integer values
     d = (u * u).sum(-1, keepdim=True) - 2.0 * (u @ c.T) + (c * c).sum(-1)  # (N, L, K)

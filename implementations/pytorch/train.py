@@ -1,7 +1,8 @@
-"""The PyTorch Trainer: preprocessing, one AdamW step, inference, on one device.
+"""The PyTorch Trainer: tensors, one AdamW step, inference and memory, on one device.
 
-The interface is identical to ``implementations.tensorflow.train.Trainer``; the shared
-training loop (``tokfrag.training``) drives either one with the same batches and rates.
+What every framework shares (argument checks, codebook set-up, dispatch by preprocessing,
+chunked inference) is ``tokfrag.trainer.Trainer``; this file holds what is PyTorch's own. The
+shared training loop (``tokfrag.training``) drives either framework with the same batches and rates.
 """
 
 from __future__ import annotations
@@ -10,17 +11,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from tokfrag import params
+from tokfrag import trainer
 from tokfrag.frameworks import DeviceUnavailable, threads
-from tokfrag.spec import PipelineSpec
+from tokfrag.spec import MODES, PRECISIONS, PipelineSpec
 
 from . import preprocess
 from .model import TokFragEncoder, load_parameters, named_parameters
 
-MODES = ("default", "compiled")
-PRECISIONS = ("fp32", "bf16")  # bf16: autocast (matmuls in bfloat16, weights and optimizer in float32)
+__all__ = ["MODES", "OOM_ERRORS", "PRECISIONS", "Trainer", "bare_loop", "matmul_peak", "select_device", "versions"]
+
 OOM_ERRORS = (torch.OutOfMemoryError,)
-PREPROCESS_CHUNK = 1024
 
 
 def select_device(device: str) -> torch.device:
@@ -33,59 +33,42 @@ def select_device(device: str) -> torch.device:
     raise ValueError(f"unknown device {device!r}; valid devices: cpu, gpu")
 
 
-class Trainer:
+class Trainer(trainer.Trainer):
     framework = "pytorch"
+    ops = preprocess
 
-    def __init__(self, spec: PipelineSpec, device: str = "cpu", mode: str = "default",
-                 precision: str = "fp32", codebook=None,
-                 weights: dict[str, np.ndarray] | str | None = None):
-        if mode not in MODES:
-            raise ValueError(f"unknown mode {mode!r}; valid modes: {', '.join(MODES)}")
-        if precision not in PRECISIONS:
-            raise ValueError(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
+    def open_device(self, device: str) -> torch.device:
         torch.set_num_threads(threads())
         torch.set_float32_matmul_precision("highest")  # no TF32: exact token distances on GPU
-        self.spec, self.mode, self.precision = spec, mode, precision
-        self.device = select_device(device)
-        self.model = TokFragEncoder(spec).to(self.device)
-        if not (isinstance(weights, str) and weights == "native"):  # "native": keep the framework's own init
-            load_parameters(self.model, weights if weights is not None else params.initial(spec))
-        self.codebook = None  # k-means centroids on the device, or a word tokenizer
-        if spec.representation == "token":
-            if codebook is None:
-                raise ValueError(f"{spec.name} needs its codebook")
-            if spec.words:
-                self.codebook = preprocess.WordTokenizer(codebook, spec.codebook.max_len)
-            else:
-                self.codebook = torch.as_tensor(np.asarray(codebook), dtype=torch.float32, device=self.device)
-        shapes = params.shapes(spec)
-        decay = [p for n, p in self.model.named_parameters() if params.decays(n, shapes[n])]
-        rest = [p for n, p in self.model.named_parameters() if not params.decays(n, shapes[n])]
-        t = spec.train
-        self.optimizer = torch.optim.AdamW(
-            [{"params": decay, "weight_decay": t.weight_decay}, {"params": rest, "weight_decay": 0.0}],
+        return select_device(device)
+
+    def build_model(self) -> TokFragEncoder:
+        return TokFragEncoder(self.spec).to(self.device)
+
+    def build_optimizer(self) -> torch.optim.AdamW:
+        named = list(self.model.named_parameters())
+        t = self.spec.train
+        return torch.optim.AdamW(
+            [{"params": [p for n, p in named if self.decays(n)], "weight_decay": t.weight_decay},
+             {"params": [p for n, p in named if not self.decays(n)], "weight_decay": 0.0}],
             lr=t.lr, betas=tuple(t.betas), eps=t.eps,
         )
-        self.forward = torch.compile(self.model) if mode == "compiled" else self.model
-        self.autocast = dict(device_type=self.device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+    def compile(self) -> None:
+        self.forward = torch.compile(self.model) if self.mode == "compiled" else self.model
+        # bf16: autocast (matmuls in bfloat16, weights and optimizer in float32)
+        self.autocast = dict(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
 
     # --- data -------------------------------------------------------------------------
-    def inputs(self, x: np.ndarray) -> torch.Tensor:
-        """Preprocess samples on the device, in chunks: fragments or token ids."""
-        with torch.no_grad():
-            return torch.cat([self.preprocess(self.upload(x[i:i + PREPROCESS_CHUNK]))
-                              for i in range(0, len(x), PREPROCESS_CHUNK)])
+    def byte_fragments(self, texts) -> torch.Tensor:
+        length = self.spec.dataset.signal_shape[0]
+        return preprocess.byte_fragments(preprocess.text_bytes(texts, length).to(self.device), self.spec.windows)
 
-    def preprocess(self, x) -> torch.Tensor:
-        """Uploaded samples (see ``upload``) -> the model input, on the device."""
-        spec, w = self.spec, self.spec.windows
-        if spec.dataset.kind == "text":
-            if spec.representation == "token":
-                return self.codebook(x).to(self.device)  # words -> ids on the host, then uploaded
-            return preprocess.byte_fragments(preprocess.text_bytes(x, spec.dataset.signal_shape[0]).to(self.device), w)
-        if spec.representation == "fragment":
-            return preprocess.fragments(x, w)
-        return preprocess.tokens(x, w, self.codebook)
+    def word_ids(self, texts) -> torch.Tensor:
+        return self.codebook(texts).to(self.device)  # words -> ids on the host, then uploaded
+
+    def preprocessing_scope(self):
+        return torch.no_grad()
 
     def upload(self, x: np.ndarray):
         """Samples to the device: uint8 arrays as tensors; texts stay host strings (torch has none)."""
@@ -94,7 +77,6 @@ class Trainer:
         return torch.from_numpy(np.ascontiguousarray(x)).to(self.device)
 
     def tensor(self, x: np.ndarray) -> torch.Tensor:
-        """An already preprocessed numpy array (fragments or ids) as a model input on the device."""
         return torch.from_numpy(np.ascontiguousarray(x)).to(self.device)
 
     def labels(self, y: np.ndarray) -> torch.Tensor:
@@ -103,6 +85,9 @@ class Trainer:
     def take(self, t: torch.Tensor, idx: np.ndarray) -> torch.Tensor:
         return t[torch.as_tensor(idx, device=self.device)]
 
+    def concat(self, parts: list) -> torch.Tensor:
+        return torch.cat(parts)
+
     # --- compute ----------------------------------------------------------------------
     def _loss(self, x, y):
         with torch.autocast(**self.autocast):
@@ -110,7 +95,6 @@ class Trainer:
         return F.cross_entropy(logits.float(), y)
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor, lr: float) -> torch.Tensor:
-        """One AdamW step at rate ``lr``; returns the loss tensor (not synchronised)."""
         self.model.train()
         for g in self.optimizer.param_groups:
             g["lr"] = lr
@@ -125,17 +109,15 @@ class Trainer:
         with torch.inference_mode(), torch.autocast(**self.autocast):
             return self.forward(x).float()
 
+    def argmax(self, logits: torch.Tensor) -> np.ndarray:
+        return logits.argmax(-1).cpu().numpy()
+
     def sync(self, value=None) -> float | None:
-        """Wait for the device; returns ``value`` as a Python float if given."""
         if value is not None:
             return float(value.item())  # .item() synchronises
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         return None
-
-    def predict(self, x: torch.Tensor, batch_size: int) -> np.ndarray:
-        return np.concatenate([self.logits(x[i:i + batch_size]).argmax(-1).cpu().numpy()
-                               for i in range(0, len(x), batch_size)])
 
     # --- parameters (for parity) ------------------------------------------------------
     def parameters(self) -> dict[str, np.ndarray]:
@@ -145,7 +127,6 @@ class Trainer:
         load_parameters(self.model, values)
 
     def gradients(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, dict[str, np.ndarray]]:
-        """Loss and every parameter's gradient after one backward pass (no update)."""
         self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
         loss = self._loss(x, y)
@@ -160,7 +141,6 @@ class Trainer:
             torch.cuda.reset_peak_memory_stats(self.device)
 
     def peak_memory(self) -> int | None:
-        """Peak device memory in bytes since the last reset (None on CPU)."""
         if self.device.type == "cuda":
             return int(torch.cuda.max_memory_allocated(self.device))
         return None

@@ -21,4 +21,5 @@ except RuntimeError:
 from . import model, preprocess  # noqa: E402
 from .train import MODES, OOM_ERRORS, PRECISIONS, Trainer, bare_loop, matmul_peak, select_device, versions  # noqa: E402
 
-__all__ = ["MODES", "OOM_ERRORS", "PRECISIONS", "Trainer", "bare_loop", "matmul_peak", "model", "preprocess", "select_device", "versions"]
+__all__ = ["MODES", "OOM_ERRORS", "PRECISIONS", "Trainer", "bare_loop", "matmul_peak", "model", "preprocess",
+           "select_device", "versions"]

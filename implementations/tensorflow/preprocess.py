@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from tokfrag.reference import MAX_EXACT_WINDOW, PUNCTUATION
+from tokfrag.reference import PUNCTUATION, distance_dtype
 from tokfrag.spec import Windows
 
 
@@ -42,7 +42,7 @@ def tokens(x: tf.Tensor, spec: Windows, centroids: tf.Tensor) -> tf.Tensor:
     several minima it returns, so ties are broken explicitly: the key distance * K + index
     is unique, and its minimum carries the lowest index among the nearest centroids.
     """
-    dtype = tf.float32 if spec.size <= MAX_EXACT_WINDOW else tf.float64  # exact either way
+    dtype = tf.as_dtype(distance_dtype(spec.size))  # exact either way
     u = tf.cast(windows(x, spec), dtype)  # (N, L, P)
     c = tf.cast(centroids, dtype)  # (K, P)
     k = tf.shape(c)[0]

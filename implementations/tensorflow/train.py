@@ -1,7 +1,9 @@
-"""The TensorFlow Trainer: preprocessing, one AdamW step, inference, on one device.
+"""The TensorFlow Trainer: tensors, one AdamW step, inference and memory, on one device.
 
-The interface is identical to ``implementations.pytorch.train.Trainer``. ``default`` mode is
-TensorFlow's idiomatic path, ``tf.function`` graphs; ``compiled`` adds XLA (jit_compile).
+What every framework shares (argument checks, codebook set-up, dispatch by preprocessing,
+chunked inference) is ``tokfrag.trainer.Trainer``; this file holds what is TensorFlow's own.
+``default`` mode is TensorFlow's idiomatic path, ``tf.function`` graphs; ``compiled`` adds XLA
+(jit_compile).
 """
 
 from __future__ import annotations
@@ -10,17 +12,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tokfrag import params
+from tokfrag import trainer
 from tokfrag.frameworks import DeviceUnavailable
-from tokfrag.spec import PipelineSpec
+from tokfrag.spec import MODES, PRECISIONS, PipelineSpec
 
 from . import preprocess
 from .model import TokFragEncoder, load_parameters, named_parameters, variables
 
-MODES = ("default", "compiled")
-PRECISIONS = ("fp32", "bf16")  # bf16: Keras "mixed_bfloat16" (compute in bfloat16, variables float32)
+__all__ = ["MODES", "OOM_ERRORS", "PRECISIONS", "Trainer", "bare_loop", "matmul_peak", "select_device", "versions"]
+
 OOM_ERRORS = (tf.errors.ResourceExhaustedError,)
-PREPROCESS_CHUNK = 1024
 
 
 class AdamW(keras.optimizers.AdamW):
@@ -61,66 +62,52 @@ def select_device(device: str) -> str:
     raise ValueError(f"unknown device {device!r}; valid devices: cpu, gpu")
 
 
-class Trainer:
+class Trainer(trainer.Trainer):
     framework = "tensorflow"
+    ops = preprocess
 
-    def __init__(self, spec: PipelineSpec, device: str = "cpu", mode: str = "default",
-                 precision: str = "fp32", codebook=None,
-                 weights: dict[str, np.ndarray] | str | None = None):
-        if mode not in MODES:
-            raise ValueError(f"unknown mode {mode!r}; valid modes: {', '.join(MODES)}")
-        if precision not in PRECISIONS:
-            raise ValueError(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
-        self.spec, self.mode, self.precision = spec, mode, precision
-        self.device = select_device(device)
-        jit = mode == "compiled"
-        with tf.device(self.device):
-            self.model = TokFragEncoder(spec, dtype="mixed_bfloat16" if precision == "bf16" else "float32")
-            if spec.representation == "fragment":
-                dummy = tf.zeros((1, spec.seq_len, spec.input_dim), tf.float32)
-            else:
-                dummy = tf.zeros((1, spec.seq_len), tf.int64)
-            self.model(dummy)  # build every layer
-            if not (isinstance(weights, str) and weights == "native"):  # "native": keep the framework's own init
-                load_parameters(self.model, weights if weights is not None else params.initial(spec))
-            self.codebook = None  # k-means centroids on the device, or a word tokenizer
-            if spec.representation == "token":
-                if codebook is None:
-                    raise ValueError(f"{spec.name} needs its codebook")
-                if spec.words:
-                    self.codebook = preprocess.WordTokenizer(codebook, spec.codebook.max_len)
-                else:
-                    self.codebook = tf.constant(np.asarray(codebook, np.float32))
-            t = spec.train
-            self.optimizer = AdamW(
-                learning_rate=t.lr, weight_decay=t.weight_decay, beta_1=t.betas[0], beta_2=t.betas[1],
-                epsilon=t.eps,
-            )
-            shapes = params.shapes(spec)
-            self.optimizer.exclude_from_weight_decay(
-                var_list=[v for n, (v, _) in variables(self.model).items() if not params.decays(n, shapes[n])])
-            self.optimizer.build(self.model.trainable_variables)
+    def open_device(self, device: str) -> str:
+        return select_device(device)
+
+    def on_device(self):
+        return tf.device(self.device)
+
+    def build_model(self) -> TokFragEncoder:
+        spec = self.spec
+        # bf16: Keras "mixed_bfloat16" (compute in bfloat16, variables float32)
+        model = TokFragEncoder(spec, dtype="mixed_bfloat16" if self.precision == "bf16" else "float32")
+        if spec.representation == "fragment":
+            dummy = tf.zeros((1, spec.seq_len, spec.input_dim), tf.float32)
+        else:
+            dummy = tf.zeros((1, spec.seq_len), tf.int64)
+        model(dummy)  # build every layer
+        return model
+
+    def build_optimizer(self) -> AdamW:
+        t = self.spec.train
+        optimizer = AdamW(learning_rate=t.lr, weight_decay=t.weight_decay, beta_1=t.betas[0], beta_2=t.betas[1],
+                          epsilon=t.eps)
+        optimizer.exclude_from_weight_decay(
+            var_list=[v for n, (v, _) in variables(self.model).items() if not self.decays(n)])
+        optimizer.build(self.model.trainable_variables)
+        return optimizer
+
+    def compile(self) -> None:
+        jit = self.mode == "compiled"
         self._step = tf.function(self._train_step, jit_compile=jit, reduce_retracing=True)
         self._forward = tf.function(lambda x: self.model(x, training=False), jit_compile=jit, reduce_retracing=True)
         self._grads = tf.function(self._gradients, reduce_retracing=True)
-        self._preprocess = tf.function(self._preprocess_ops, reduce_retracing=True)
+        self._preprocess = tf.function(self.units, reduce_retracing=True)
 
     # --- data -------------------------------------------------------------------------
-    def _preprocess_ops(self, x):
-        spec, w = self.spec, self.spec.windows
-        if spec.dataset.kind == "text":
-            if spec.representation == "token":
-                return self.codebook(x)
-            return preprocess.byte_fragments(x, w, spec.dataset.signal_shape[0])
-        if spec.representation == "fragment":
-            return preprocess.fragments(x, w)
-        return preprocess.tokens(x, w, self.codebook)
+    def byte_fragments(self, texts: tf.Tensor) -> tf.Tensor:
+        return preprocess.byte_fragments(texts, self.spec.windows, self.spec.dataset.signal_shape[0])
 
-    def inputs(self, x: np.ndarray) -> tf.Tensor:
-        """Preprocess samples on the device, in chunks: fragments or token ids."""
-        with tf.device(self.device):
-            return tf.concat([self.preprocess(self.upload(x[i:i + PREPROCESS_CHUNK]))
-                              for i in range(0, len(x), PREPROCESS_CHUNK)], axis=0)
+    def word_ids(self, texts: tf.Tensor) -> tf.Tensor:
+        return self.codebook(texts)
+
+    def preprocessing_scope(self):
+        return tf.device(self.device)
 
     def preprocess(self, x: tf.Tensor) -> tf.Tensor:
         with tf.device(self.device):
@@ -134,7 +121,6 @@ class Trainer:
             return tf.identity(tf.constant(x))
 
     def tensor(self, x: np.ndarray) -> tf.Tensor:
-        """An already preprocessed numpy array (fragments or ids) as a model input on the device."""
         with tf.device(self.device):
             return tf.identity(tf.constant(x))
 
@@ -145,6 +131,9 @@ class Trainer:
     def take(self, t: tf.Tensor, idx: np.ndarray) -> tf.Tensor:
         with tf.device(self.device):
             return tf.gather(t, idx)
+
+    def concat(self, parts: list) -> tf.Tensor:
+        return tf.concat(parts, axis=0)
 
     # --- compute ----------------------------------------------------------------------
     def _loss(self, x, y):
@@ -161,7 +150,6 @@ class Trainer:
         return loss
 
     def train_step(self, x: tf.Tensor, y: tf.Tensor, lr: float) -> tf.Tensor:
-        """One AdamW step at rate ``lr``; returns the loss tensor (not synchronised)."""
         with tf.device(self.device):
             self.optimizer.learning_rate.assign(lr)
             return self._step(x, y)
@@ -170,17 +158,15 @@ class Trainer:
         with tf.device(self.device):
             return tf.cast(self._forward(x), tf.float32)
 
+    def argmax(self, logits: tf.Tensor) -> np.ndarray:
+        return np.argmax(logits.numpy(), -1)
+
     def sync(self, value=None) -> float | None:
-        """Wait for the device; returns ``value`` as a Python float if given."""
         if value is not None:
             return float(value.numpy())  # .numpy() waits for the value
         if self.device.startswith("/GPU"):
             tf.test.experimental.sync_devices()
         return None
-
-    def predict(self, x: tf.Tensor, batch_size: int) -> np.ndarray:
-        return np.concatenate([np.argmax(self.logits(x[i:i + batch_size]).numpy(), -1)
-                               for i in range(0, int(x.shape[0]), batch_size)])
 
     # --- parameters (for parity) ------------------------------------------------------
     def parameters(self) -> dict[str, np.ndarray]:
@@ -195,7 +181,6 @@ class Trainer:
         return loss, tape.gradient(loss, self.model.trainable_variables)
 
     def gradients(self, x: tf.Tensor, y: tf.Tensor) -> tuple[float, dict[str, np.ndarray]]:
-        """Loss and every parameter's gradient (canonical layout) after one backward pass."""
         with tf.device(self.device):
             loss, grads = self._grads(x, y)
         by_var = {id(v): g for v, g in zip(self.model.trainable_variables, grads)}
@@ -211,7 +196,6 @@ class Trainer:
             tf.config.experimental.reset_memory_stats("GPU:0")
 
     def peak_memory(self) -> int | None:
-        """Peak device memory in bytes since the last reset (None on CPU)."""
         if self.device.startswith("/GPU"):
             return int(tf.config.experimental.get_memory_info("GPU:0")["peak"])
         return None

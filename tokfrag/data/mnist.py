@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import DataError
+from ..errors import DataError
 from .store import package_file, sha256, verify
 
 VERSION = 1

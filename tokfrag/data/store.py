@@ -19,24 +19,18 @@ from pathlib import Path
 
 import numpy as np
 
-from . import DataError, builder
+from ..errors import DataError
+from ..repo import checkout
+from .registry import builder
 
 META_VERSION = 1
-
-
-def _repo_root() -> Path | None:
-    here = Path(__file__).resolve().parents[2]
-    if (here / "asv.conf.json").exists():
-        return here
-    conf = os.environ.get("ASV_CONF_DIR")
-    return Path(conf) if conf and (Path(conf) / "asv.conf.json").exists() else None
 
 
 def cache_root() -> Path:
     """``$TOKFRAG_DATA``, else ``datasets/cache`` of the checkout, else ``~/.cache/tokfrag``."""
     if os.environ.get("TOKFRAG_DATA"):
         return Path(os.environ["TOKFRAG_DATA"])
-    root = _repo_root()
+    root = checkout()
     if root is not None:
         return root / "datasets" / "cache"
     return Path.home() / ".cache" / "tokfrag" / "datasets"

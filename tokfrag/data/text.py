@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import DataError
+from ..errors import DataError
 from .mnist import stratified_split
 from .store import package_file, sha256, verify
 

@@ -21,7 +21,7 @@ import hashlib
 
 import numpy as np
 
-from . import DataError
+from ..errors import DataError
 
 VERSION = 2
 INPUT = "clip"

@@ -19,7 +19,7 @@ from asv.console import log
 from asv.publishing import OutputPublisher
 from asv.util import UserError
 
-from .cli import printable
+from ..errors import printable
 from .model import LeaderboardError, build
 from .offline import OfflineError, localize
 from .render import write

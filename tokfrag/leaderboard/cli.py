@@ -11,30 +11,25 @@ import tempfile
 import warnings
 from pathlib import Path
 
+from ..errors import LeaderboardError, UsageError, printable
+from ..repo import require_checkout
 from . import export
-from .model import LeaderboardError, build
+from .model import build
 from .render import FILENAME, write
 
 FORMATS = ("html", "csv", "json")
 
 
-def printable(message: str) -> str:
-    """``message`` with control characters escaped: text from results files must not drive the terminal."""
-    return "".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1] for c in message)
-
-
-def _say(command: str, kind: str, message: str) -> None:
-    print(f"tokfrag {command}: {kind}: {printable(message)}", file=sys.stderr)
+def _warn(command: str, message: str) -> None:
+    print(f"tokfrag {command}: warning: {printable(message)}", file=sys.stderr)
 
 
 def _asv_conf() -> tuple[Path, dict]:
     """The checkout's root (as `tokfrag bench` finds it) and its asv.conf.json."""
     from asv.util import UserError, load_json
 
-    from ..cli import UsageError, _repo  # imported here: tokfrag.cli imports this module
-
     try:
-        repo = _repo()
+        repo = require_checkout()
         return repo, load_json(str(repo / "asv.conf.json"), js_comments=True)
     except (UsageError, UserError, OSError, ValueError) as e:
         raise LeaderboardError(str(e)) from None
@@ -55,13 +50,11 @@ def _run_asv_publish(repo: Path, conf: dict, results_dir: Path, html_dir: Path) 
 
 def cmd_publish(args) -> int:
     if args.output and args.format == "html":
-        _say("publish", "error", "--output is for --format csv or json; the page goes to --html DIR")
-        return 2
+        raise UsageError("--output is for --format csv or json; the page goes to --html DIR")
     try:
         repo, conf = (None, {}) if args.results and args.html and args.no_asv else _asv_conf()
     except LeaderboardError as e:
-        _say("publish", "error", f"{e} (or pass --results DIR --html DIR --no-asv)")
-        return 2
+        raise LeaderboardError(f"{e} (or pass --results DIR --html DIR --no-asv)") from None
     results_dir = Path(args.results) if args.results else repo / conf.get("results_dir", "results")
     html_dir = Path(args.html) if args.html else repo / conf.get("html_dir", "html")
     with warnings.catch_warnings(record=True) as caught:
@@ -71,10 +64,9 @@ def cmd_publish(args) -> int:
         except LeaderboardError as e:
             board, error = None, str(e)
     for w in caught:
-        _say("publish", "warning", str(w.message))
+        _warn("publish", str(w.message))
     if board is None:
-        _say("publish", "error", error)
-        return 2
+        raise LeaderboardError(error)
     if args.format != "html":
         text = export.to_csv(board) if args.format == "csv" else export.to_json(board)
         if args.output:
@@ -84,8 +76,9 @@ def cmd_publish(args) -> int:
             sys.stdout.write(text)
         return 0
     rc = 0 if args.no_asv else _run_asv_publish(repo, conf, results_dir, html_dir)
-    if rc:
-        _say("publish", "error", f"asv publish failed (exit {rc}); writing the leaderboard anyway")
+    if rc:  # not a user's mistake, and not fatal: reported, and the exit code says it
+        print(f"tokfrag publish: error: asv publish failed (exit {rc}); writing the leaderboard anyway",
+              file=sys.stderr)
     path = write(board, html_dir)
     print(f"leaderboard: {path.resolve()}\nview it: tokfrag serve  (or open the file in a browser)")
     return rc
@@ -98,18 +91,15 @@ def cmd_serve(args) -> int:
         try:
             repo, conf = _asv_conf()
         except LeaderboardError as e:
-            _say("serve", "error", f"{e} (or pass --html DIR)")
-            return 2
+            raise LeaderboardError(f"{e} (or pass --html DIR)") from None
         html_dir = repo / conf.get("html_dir", "html")
     if not (html_dir / FILENAME).is_file():
-        _say("serve", "error", f"{html_dir / FILENAME} not found: run `tokfrag publish` first")
-        return 2
+        raise UsageError(f"{html_dir / FILENAME} not found: run `tokfrag publish` first")
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(html_dir))
     try:
         server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler)
     except OSError as e:
-        _say("serve", "error", f"cannot listen on 127.0.0.1:{args.port} ({e.strerror or e}); try --port N")
-        return 2
+        raise UsageError(f"cannot listen on 127.0.0.1:{args.port} ({e.strerror or e}); try --port N") from None
     port = server.server_address[1]
     print(f"serving {html_dir.resolve()} bound to 127.0.0.1 only (not reachable from other machines)")
     print(f"open http://127.0.0.1:{port}/{FILENAME}   (asv's graphs: http://127.0.0.1:{port}/)  Ctrl-C stops",

@@ -10,32 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-
-def seconds(v: float) -> str:
-    if v < 1e-3:
-        return f"{v * 1e6:.3g} µs"
-    if v < 1:
-        return f"{v * 1e3:.3g} ms"
-    return f"{v:.3g} s"
-
-
-def memory(v: float) -> str:
-    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if v >= size:
-            x = v / size
-            return f"{x:.3g} {unit}" if x < 1000 else f"{x:.0f} {unit}"  # 1021 MiB, not 1.02e+03 MiB
-    return f"{v:.0f} B"
-
-
-def count(v: float) -> str:
-    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if v >= size:
-            return f"{v / size:.3g}{unit}"
-    return f"{v:.0f}"
-
-
-def percent(v: float) -> str:
-    return f"{v:.2f}"
+from ..units import count, memory, percent, seconds
 
 
 @dataclass(frozen=True)
@@ -83,6 +58,20 @@ COLUMNS: tuple[Column, ...] = (
 # Cross-framework equivalence (failed checks per pipeline): a badge, not a ranked number.
 PARITY = Column("parity", "track_parity", "Parity", "failed checks",
                 "PyTorch vs TensorFlow equivalence checks of `tokfrag parity`", 0, 1000, count)
+
+# --- cost scaling (bench_perf.Scaling): plotted against sequence length, not ranked
+SCALING_UNITS = Column("units", "track_seq_len", "Units", "units",
+                       "sequence length: units per image (fragments or tokens)", 1, 1e7, count)
+SCALING_STEP = Column("step_seconds", "time_train_step", "Train step", "s",
+                      "one AdamW step on one batch, on the CPU", 1e-9, TIME_LIMIT, seconds)
+SCALING_MEMORY = Column("peak_memory", "peakmem_train_step", "Peak RSS", "bytes",
+                        "peak host memory over three training steps", 1, 2.0**50, memory)
+SCALING_COLUMNS: tuple[Column, ...] = (SCALING_UNITS, SCALING_STEP, SCALING_MEMORY)
+SCALING_BY_METHOD: dict[str, Column] = {c.method: c for c in SCALING_COLUMNS}
+# bench_perf.Peak (device x precision): a property of the machine, shown with it (MFU's denominator)
+PEAK = Column("peak", "track_peak_flops", "Matmul peak", "FLOP/s",
+              "the machine's measured matmul peak per device and precision: the denominator of MFU",
+              1, 1e18, count, higher_is_better=True)
 
 # methods that fed a column in earlier versions of the suite, so that older results still show
 RENAMED = {"peakmem_train": "track_peak_memory"}  # Step.peakmem_train -> Training.track_peak_memory

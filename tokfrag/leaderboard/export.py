@@ -12,8 +12,8 @@ import csv
 import io
 import json
 
+from .board import Board, parity_text
 from .columns import COLUMNS, PARITY
-from .model import Board, parity_text
 
 
 def records(board: Board) -> list[dict]:

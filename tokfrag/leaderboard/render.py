@@ -17,9 +17,9 @@ from pathlib import Path
 
 from . import svg
 from .assets import CSS, JS
-from .columns import COLUMNS, PARITY, Column, count, memory
-from .model import PEAK, SCALING_MEMORY, SCALING_STEP, SCALING_UNITS, Board, Cell, Duel, Machine, Row, ScalingPoint, \
-    parity_text, split_pipeline, tensorflow_vs_pytorch, token_vs_fragment
+from .board import Board, Cell, Duel, Machine, Row, ScalingPoint, parity_text
+from .columns import COLUMNS, PARITY, PEAK, SCALING_MEMORY, SCALING_STEP, SCALING_UNITS, Column, count, memory
+from .pairs import split_pipeline, tensorflow_vs_pytorch, token_vs_fragment
 
 FILENAME = "leaderboard.html"
 FRAMEWORK_NAMES = {"pytorch": "PyTorch", "tensorflow": "TensorFlow"}

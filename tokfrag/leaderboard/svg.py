@@ -17,8 +17,9 @@ import math
 from collections import defaultdict
 from html import escape
 
+from .board import Row, ScalingPoint
 from .columns import seconds
-from .model import Row, ScalingPoint, split_pipeline
+from .pairs import split_pipeline
 
 W, H = 520, 300
 LEFT, RIGHT, TOP, BOTTOM = 46, 14, 10, 36
@@ -205,7 +206,8 @@ def scaling_plot(points: list[ScalingPoint], multi_machine: bool) -> str:
     for v in _log_ticks(y_lo, y_hi):
         y = py(v)
         out.append(f'<line class="grid" x1="{SCALING_LEFT}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}"/>'
-                   f'<text class="tick" x="{SCALING_LEFT - 4}" y="{y + 3:.1f}" text-anchor="end">{_e(seconds(v))}</text>')
+                   f'<text class="tick" x="{SCALING_LEFT - 4}" y="{y + 3:.1f}" text-anchor="end">'
+                   f'{_e(seconds(v))}</text>')
     out.append(f'<line class="axis" x1="{SCALING_LEFT}" y1="{H - BOTTOM}" x2="{right}" y2="{H - BOTTOM}"/>'
                f'<line class="axis" x1="{SCALING_LEFT}" y1="{TOP}" x2="{SCALING_LEFT}" y2="{H - BOTTOM}"/>'
                f'<text x="{SCALING_LEFT + SCALING_PLOT_WIDTH / 2:.0f}" y="{H - 6}" text-anchor="middle">'

@@ -1,0 +1,86 @@
+"""Aggregation: records -> one row per machine x parameters, one cell per column (mean ± sd
+over seeds), and each machine's context."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import statistics
+from collections import defaultdict
+
+from ..params import count as count_parameters
+from ..spec import get_pipeline
+from .board import Cell, Machine, Row
+from .columns import COLUMNS, PARITY
+from .defaults import ROW_PARAMS
+
+KEY_ORDER = ("pipeline", "framework", "device")
+# machine fields shown as context (asv also copies them into every results file's params)
+MACHINE_FIELDS = ("cpu", "num_cpu", "ram", "gpu", "gpu_driver", "cuda", "os", "arch")
+# packages whose versions are shown when a results file or machine.json records them
+PACKAGES = ("torch", "torchvision", "timm", "tensorflow", "tensorflow-cpu", "keras", "numpy", "cudnn")
+
+
+def aggregate(records: list) -> Cell:
+    if not records:
+        return Cell("missing")
+    link = records[0].link
+    ok = [r.value for r in records if r.status == "ok"]
+    if ok:
+        return Cell("ok", statistics.fmean(ok), statistics.stdev(ok) if len(ok) > 1 else None, len(ok), link)
+    return Cell("failed" if any(r.status == "failed" for r in records) else "skipped", link=link)
+
+
+def param_count(pipeline: str) -> int | None:
+    try:
+        return count_parameters(get_pipeline(pipeline))
+    except (KeyError, ValueError):  # a pipeline this checkout does not define
+        return None
+
+
+def _ordered(params: frozenset) -> dict[str, str]:
+    d = dict(params)
+    return {k: d[k] for k in sorted(d, key=lambda k: (KEY_ORDER.index(k) if k in KEY_ORDER else len(KEY_ORDER), k))}
+
+
+def _subsets(params: frozenset) -> list[frozenset]:
+    """Every subset of a row's parameters, largest first (at most 2**MAX_PARAMS)."""
+    items = sorted(params)
+    return [frozenset(c) for n in range(len(items), -1, -1) for c in itertools.combinations(items, n)]
+
+
+def make_rows(records: list) -> list[Row]:
+    keys = {(r.machine, r.params) for r in records
+            if r.column is not PARITY and all(p in dict(r.params) for p in ROW_PARAMS)}
+    # a key that another on the same machine extends is broadcast into it, not a row of its own
+    keys -= {(m, sub) for m, params in keys for sub in _subsets(params)[1:]}
+    by_key: dict[tuple, list] = defaultdict(list)  # one record per seed
+    for r in records:
+        by_key[(r.machine, r.column.key, r.params)].append(r)
+    rows = []
+    for machine, params in keys:
+        subsets = _subsets(params)
+        cells = {c.key: aggregate([r for sub in subsets for r in by_key.get((machine, c.key, sub), ())])
+                 for c in COLUMNS + (PARITY,)}
+        ttt = cells["time_to_target"]
+        if ttt.status == "skipped" and cells["accuracy"].status == "ok":  # trained, never reached the target
+            cells["time_to_target"] = Cell("not reached", link=ttt.link)
+        ordered = _ordered(params)
+        rows.append(Row(machine, ordered, cells, param_count(ordered["pipeline"])))
+    return rows
+
+
+def make_machine(name: str, headers: list[dict], machine_json: dict[str, str]) -> Machine:
+    head = headers[-1]
+    sources = (machine_json, head["params"], head["requirements"], head["env_vars"])
+    fields = {}
+    versions = {}
+    for src in sources:
+        for k, v in src.items():
+            if k in MACHINE_FIELDS:
+                fields.setdefault(k, v)
+            package = k.split("+")[-1].lower()  # asv matrix keys may read "pip+torch"
+            if package in PACKAGES and v:
+                versions.setdefault(package, v)
+    date = head["date"] if isinstance(head["date"], (int, float)) and math.isfinite(head["date"]) else None
+    return Machine(name, head["commit"], date, fields, head["python"] or head["params"].get("python", ""), versions)

@@ -1,0 +1,36 @@
+"""Parameters with a default: what a benchmark without the parameter measured.
+
+The default suite (bench_pipelines) trains and times in ``mode=default``, ``precision=fp32``;
+bench_perf has both parameters. A record lacking one gets the default where any row-making
+record has it, so the accuracy of an fp32 run never shows on a bf16 row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .board import Row
+from .columns import PARITY
+
+ROW_PARAMS = ("pipeline", "framework")  # a benchmark with both makes rows; others are broadcast
+PARAM_DEFAULTS = {"mode": "default", "precision": "fp32"}
+
+
+def with_defaults(records: list) -> list:
+    """Records with each defaulted parameter that any row-making record has filled in where they
+    lack it (parity, a property of the pipeline, stays broadcast to every row)."""
+    present = {k for r in records if all(p in dict(r.params) for p in ROW_PARAMS)
+               for k, _ in r.params if k in PARAM_DEFAULTS}
+    out = []
+    for r in records:
+        missing = {(k, PARAM_DEFAULTS[k]) for k in present if k not in dict(r.params)}
+        out.append(r if r.column is PARITY or not missing else replace(r, params=r.params | missing))
+    return out
+
+
+def not_run(row: Row) -> bool:
+    """A row of a non-default mode or precision with no result at all: a combination that a
+    partial run (`tokfrag bench --perf`, asv -b) did not select, which asv stores as skipped.
+    (A default row that skipped everything stays: that is a device or framework missing here.)"""
+    extra = any(row.params.get(k, d) != d for k, d in PARAM_DEFAULTS.items())
+    return extra and all(c.status in ("missing", "skipped") for k, c in row.cells.items() if k != PARITY.key)

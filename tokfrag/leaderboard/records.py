@@ -1,0 +1,125 @@
+"""Validation: a results file's rows -> the leaderboard's records; anything implausible is
+skipped with a ``LeaderboardWarning`` naming the file (results folders merge many machines).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from .. import results
+from .columns import BY_METHOD, PARITY, PEAK, SCALING_BY_METHOD, SCALING_UNITS, Column
+from .scaling import MAX_WINDOW, is_scaling, window_pixels
+
+SEED = "seed"  # averaged over (mean ± sd), never part of a row
+MAX_PARAMS = 8  # a benchmark with more parameters is taken as malformed (rows match on their subsets)
+
+
+class LeaderboardWarning(results.ResultsWarning):
+    pass
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, LeaderboardWarning, stacklevel=3)
+
+
+@dataclass(frozen=True)
+class Record:
+    machine: str
+    column: Column
+    params: frozenset  # (name, value) pairs, seed excluded
+    seed: str | None
+    value: float | None
+    status: str
+    link: str
+
+
+def asv_link(benchmark: str, machine: str, raw_params: dict[str, str]) -> str:
+    """URL of asv's own graph page for a benchmark, restricted to one machine and combination."""
+    parts = [("machine", machine)] + [(f"p-{name}", value) for name, value in raw_params.items()]
+    query = "&".join(f"{quote(k, safe='-_.')}={quote(v, safe=chr(39) + '-_.')}" for k, v in parts)
+    return f"index.html#{quote(benchmark, safe='-_.')}?{query}"
+
+
+def _plausible(value, column: Column) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if not math.isfinite(value) or not column.lo <= value <= column.hi:
+        return False
+    return column not in (PARITY, SCALING_UNITS) or float(value).is_integer()
+
+
+def _date(header: dict) -> float:
+    d = header["date"]
+    if isinstance(d, bool) or not isinstance(d, (int, float)) or not math.isfinite(d):
+        _warn(f"{header['file']}: no valid date; ranked as the oldest commit of {header['machine']!r}")
+        return -math.inf
+    return float(d)
+
+
+def latest(headers: list[dict]) -> dict[str, list[dict]]:
+    """Machine -> the headers of its latest commit (by date), oldest file first."""
+    by_machine: dict[str, list[tuple[float, dict]]] = defaultdict(list)
+    for h in headers:
+        by_machine[h["machine"]].append((_date(h), h))
+    out = {}
+    for machine, dated in by_machine.items():
+        best = max(dated, key=lambda dh: (dh[0], dh[1]["file"]))[1]
+        same = [dh for dh in dated if dh[1]["commit"] == best["commit"]]
+        out[machine] = [h for _, h in sorted(same, key=lambda dh: (dh[0], dh[1]["file"]))]
+    return out
+
+
+def _problem(column: Column | None, names: list | None, n_params: int) -> str:
+    if column is None:
+        return "has no leaderboard column"
+    if names is None:
+        return "is not in benchmarks.json"
+    if len(names) != n_params:
+        return f"has {n_params} parameters where benchmarks.json names {len(names)}"
+    if n_params > MAX_PARAMS:
+        return f"has more than {MAX_PARAMS} parameters"
+    return ""
+
+
+def read_records(rows: list[dict], meta: dict[str, dict], warned: set) -> list[Record]:
+    """Validated records of one results file; unusable ones are dropped with a warning."""
+    out = []
+    failed = 0
+    for r in rows:
+        name, path = r["benchmark"], r["file"]
+        names = meta.get(name, {}).get("param_names")
+        scaling = is_scaling(names)
+        method = name.rsplit(".", 1)[-1]
+        column = PEAK if method == PEAK.method else (SCALING_BY_METHOD if scaling else BY_METHOD).get(method)
+        problem = _problem(column, names, len(r["params"]))
+        if problem:
+            if (path, name) not in warned:
+                warned.add((path, name))
+                _warn(f"{path}: benchmark {name!r} {problem}; ignored")
+            continue
+        params = {n: str(v) for n, v in zip(names, r["params"])}
+        raw = {n: str(v) for n, v in zip(names, r["raw_params"])}
+        seed = params.pop(SEED, None)
+        raw.pop(SEED, None)
+        if scaling:
+            window = window_pixels(params["window"])
+            if window is None:
+                _warn(f"{path}: {name} {params}: window {params['window']!r} is not a whole number of pixels "
+                      f"from 1 to {MAX_WINDOW}; ignored")
+                continue
+            params["window"] = str(window)
+        value, status = r["value"], r["status"]
+        if status == "ok" and not _plausible(value, column):
+            _warn(f"{path}: {name} {params} = {value!r} is not a plausible {column.unit} value "
+                  f"(expected {column.lo:g} to {column.hi:g}); ignored")
+            continue
+        failed += status == "failed"
+        out.append(Record(r["machine"], column, frozenset(params.items()), seed,
+                          float(value) if status == "ok" else None, status, asv_link(name, r["machine"], raw)))
+    if failed:
+        _warn(f"{rows[0]['file']}: {failed} benchmark combination(s) failed (shown as 'failed')")
+    return out
