@@ -244,6 +244,45 @@ def test_generic_extra_params_broadcast_narrower_benchmarks(tmp_path):
     assert all(r.cells["train_step"].status == "ok" for r in board.rows if r.device == "cpu")
 
 
+def test_backbone_axis(tmp_path):
+    """bench_backbones' rows beside the default suite's: the transformer's numbers (and parity) stay on
+    transformer rows, each backbone gets its own parity and parameter count, a filter and a comparison."""
+    axis = ("framework", "pipeline", "backbone", "device")
+    bench = dict(BENCHMARKS)
+    bench["bench_backbones.Training.track_accuracy"] = axis
+    bench["bench_backbones.Parity.track_parity"] = ("pipeline", "backbone")
+    bench["bench_backbones.Size.track_params"] = ("pipeline", "backbone")
+
+    def value(name, p):
+        if name == "bench_backbones.Parity.track_parity":  # bench_parity checks the transformer
+            return math.nan if p["backbone"] == "transformer" else 0
+        if name == "bench_backbones.Size.track_params":
+            return 1.0
+        return metric(name, p) + (1.5 if p.get("backbone") == "cnn" else 0.0)
+
+    VALUES["backbone"] = ["transformer", "cnn"]
+    try:
+        write_results(tmp_path, bench_params=bench, value=value)
+        board, warned = build(tmp_path)
+    finally:
+        del VALUES["backbone"]
+    assert not warned
+    assert board.backbones() == ["transformer", "cnn"] and board.extra_params == ["backbone"]
+    assert len(board.rows) == 16  # 2 frameworks x 2 pipelines x 2 devices x 2 backbones
+    cpu = [r for r in board.rows if r.device == "cpu"]
+    for r in cpu:
+        cnn = r.params["backbone"] == "cnn"
+        token = r.pipeline.endswith("token")
+        assert r.cells["train_step"].status == ("missing" if cnn else "ok")  # Step timed the transformer only
+        assert r.cells["parity"].mean == (0 if cnn else 2 if token else 0) and r.cells["parity"].n == 1
+        name = r.pipeline + ("+cnn" if cnn else "")
+        assert r.param_count == params.count(spec.get_pipeline(name))
+    text = leaderboard.page(board)
+    assert 'data-filter="backbone" value="cnn"' in text and 'data-backbone="cnn"' in text
+    section = text[text.index("Backbones: test accuracy"):]
+    assert section.count("<td>cnn</td>") == 8  # best backbone of every line: cnn's accuracy is 1.5 higher
+
+
 def test_head_to_head(results_dir):
     board, _ = build(results_dir)
     rows = board.rows

@@ -31,10 +31,11 @@ def aggregate(records: list) -> Cell:
     return Cell("failed" if any(r.status == "failed" for r in records) else "skipped", link=link)
 
 
-def param_count(pipeline: str) -> int | None:
+def param_count(pipeline: str, backbone: str = "transformer") -> int | None:
+    name = pipeline if backbone == "transformer" else f"{pipeline}+{backbone}"
     try:
-        return count_parameters(get_pipeline(pipeline))
-    except (KeyError, ValueError):  # a pipeline this checkout does not define
+        return count_parameters(get_pipeline(name))
+    except (KeyError, ValueError):  # a pipeline or backbone this checkout does not define
         return None
 
 
@@ -66,7 +67,8 @@ def make_rows(records: list) -> list[Row]:
         if ttt.status == "skipped" and cells["accuracy"].status == "ok":  # trained, never reached the target
             cells["time_to_target"] = Cell("not reached", link=ttt.link)
         ordered = _ordered(params)
-        rows.append(Row(machine, ordered, cells, param_count(ordered["pipeline"])))
+        n_params = param_count(ordered["pipeline"], ordered.get("backbone", "transformer"))
+        rows.append(Row(machine, ordered, cells, n_params))
     return rows
 
 

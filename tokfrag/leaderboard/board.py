@@ -116,6 +116,11 @@ class Board:
     def devices(self) -> list[str]:
         return sorted({row.device for row in self.rows} | {p.device for p in self.scaling})
 
+    def backbones(self) -> list[str]:
+        """The backbones the rows measured, the default (transformer) first."""
+        found = {row.params["backbone"] for row in self.rows if "backbone" in row.params}
+        return sorted(found, key=lambda b: (b != "transformer", b))
+
 
 def parity_text(cell: Cell) -> str:
     """The parity badge: 0 failed checks -> pass, N -> fail (N checks), NaN -> not checked."""

@@ -1,8 +1,9 @@
 """Parameters with a default: what a benchmark without the parameter measured.
 
-The default suite (bench_pipelines) trains and times in ``mode=default``, ``precision=fp32``;
-bench_perf has both parameters. A record lacking one gets the default where any row-making
-record has it, so the accuracy of an fp32 run never shows on a bf16 row.
+The default suite (bench_pipelines) trains and times in ``mode=default``, ``precision=fp32``,
+with the ``transformer`` backbone; bench_perf has the first two parameters, bench_backbones the
+third. A record lacking one gets the default where any row-making record has it, so the
+accuracy of an fp32 run never shows on a bf16 row, nor a transformer's on a cnn row.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from .board import Row
 from .columns import PARITY
 
 ROW_PARAMS = ("pipeline", "framework")  # a benchmark with both makes rows; others are broadcast
-PARAM_DEFAULTS = {"mode": "default", "precision": "fp32"}
+PARAM_DEFAULTS = {"mode": "default", "precision": "fp32", "backbone": "transformer"}
+# Parity is a property of the pipeline (broadcast to every framework, device, mode and precision),
+# but bench_parity checks the transformer only: it gets this default and no other.
+PARITY_DEFAULTS = ("backbone",)
 
 
 def with_defaults(records: list) -> list:
@@ -23,8 +27,9 @@ def with_defaults(records: list) -> list:
                for k, _ in r.params if k in PARAM_DEFAULTS}
     out = []
     for r in records:
-        missing = {(k, PARAM_DEFAULTS[k]) for k in present if k not in dict(r.params)}
-        out.append(r if r.column is PARITY or not missing else replace(r, params=r.params | missing))
+        missing = {(k, PARAM_DEFAULTS[k]) for k in present if k not in dict(r.params)
+                   and (r.column is not PARITY or k in PARITY_DEFAULTS)}
+        out.append(replace(r, params=r.params | missing) if missing else r)
     return out
 
 

@@ -15,6 +15,8 @@ from .columns import BY_METHOD, PARITY, PEAK, SCALING_BY_METHOD, SCALING_UNITS, 
 from .scaling import MAX_WINDOW, is_scaling, window_pixels
 
 SEED = "seed"  # averaged over (mean ± sd), never part of a row
+# Benchmarks the page shows another way: not warned about as unknown.
+SHOWN_ELSEWHERE = {"track_params": "the Params column, computed from the spec"}
 MAX_PARAMS = 8  # a benchmark with more parameters is taken as malformed (rows match on their subsets)
 
 
@@ -95,6 +97,8 @@ def read_records(rows: list[dict], meta: dict[str, dict], warned: set) -> list[R
         scaling = is_scaling(names)
         method = name.rsplit(".", 1)[-1]
         column = PEAK if method == PEAK.method else (SCALING_BY_METHOD if scaling else BY_METHOD).get(method)
+        if column is None and method in SHOWN_ELSEWHERE:
+            continue
         problem = _problem(column, names, len(r["params"]))
         if problem:
             if (path, name) not in warned:

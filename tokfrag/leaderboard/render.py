@@ -42,7 +42,9 @@ def csp() -> str:
 
 
 def _filters(row) -> str:
-    return f'data-device="{_e(row.device)}" data-machine="{_e(row.machine)}"'
+    out = f'data-device="{_e(row.device)}" data-machine="{_e(row.machine)}"'
+    backbone = getattr(row, "params", {}).get("backbone")
+    return out + (f' data-backbone="{_e(backbone)}"' if backbone else "")
 
 
 def _th(label: str, hint: str = "", numeric: bool = False, first: str = "asc") -> str:
@@ -154,12 +156,52 @@ def _dataset_section(name: str, rows: list[Row], extra: list[str], multi_machine
               "(1 / training throughput). Orange: token, blue: fragment; circle: PyTorch, "
               "square: TensorFlow.</figcaption></figure>" if plot else
               '<p class="note">No run has both an accuracy and a throughput yet: nothing to plot.</p>')
+    backbones = _backbone_table(rows)
     duels = (_duel_table("Token vs fragment", token_vs_fragment(rows), tvf_context,
                          ("Framework", "Δ accuracy (token − fragment)", "Speed (token ÷ fragment)"))
              + _duel_table("TensorFlow vs PyTorch", tensorflow_vs_pytorch(rows), fvp_context,
                            ("Pipeline", "Δ accuracy (TF − PT)", "Speed (TF ÷ PT)")))
     return (f'<section data-dataset="{_e(name)}"><h2>{_e(name)} <small class="note count"></small></h2>'
-            f'{_board_table(rows, extra)}<div class="duo">{figure}<div>{duels}</div></div></section>')
+            f'{_board_table(rows, extra)}<div class="duo">{figure}<div>{duels}</div></div>{backbones}</section>')
+
+
+def _backbone_table(rows: list[Row]) -> str:
+    """Test accuracy of each representation under each backbone, side by side, the best in bold:
+    one line per machine, device, framework and representation that measured two backbones or more."""
+    backbones = sorted({r.params["backbone"] for r in rows if "backbone" in r.params},
+                       key=lambda b: (b != "transformer", b))
+    if len(backbones) < 2:
+        return ""
+    groups: dict[tuple, dict[str, Row]] = {}
+    for r in rows:
+        if "backbone" in r.params:
+            _, representation, variant = split_pipeline(r.pipeline)
+            others = tuple((k, v) for k, v in r.params.items() if k not in ("pipeline", "backbone", "framework"))
+            key = (r.machine, r.params.get("framework", ""), representation, variant, others)
+            groups.setdefault(key, {})[r.params["backbone"]] = r
+    acc = next(c for c in COLUMNS if c.key == "accuracy")
+    head = [_th("Representation"), _th("Framework"), _th("Device"), _th("Machine")]
+    head += [_th(b, f"test accuracy with the {b} backbone (%)", True, "desc") for b in backbones]
+    head += [_th("Best backbone")]
+    body = []
+    for (machine, fw, representation, variant, _), by_backbone in sorted(groups.items()):
+        measured = {b: r.value("accuracy") for b, r in by_backbone.items() if r.value("accuracy") is not None}
+        if len(measured) < 2:
+            continue
+        best = max(measured, key=measured.get)
+        first = next(iter(by_backbone.values()))
+        cells = [f"<td>{_representation(first.pipeline)}</td>", f"<td>{_e(FRAMEWORK_NAMES.get(fw, fw))}</td>",
+                 f"<td>{_e(first.device)}</td>", _name(machine)]
+        cells += [_metric(acc, by_backbone[b].cells["accuracy"], b == best) if b in by_backbone
+                  else '<td class="num st-missing" data-v="">missing</td>' for b in backbones]
+        cells.append(f"<td>{_e(best)}</td>")
+        body.append(f"<tr {_filters(first)}>{''.join(cells)}</tr>")
+    if not body:
+        return ""
+    return (f'<div><h3>Backbones: test accuracy by representation</h3><div class="scroll"><table class="backbones">'
+            f'<thead><tr>{"".join(head)}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+            '<p class="note">Each backbone consumes the same embedded units and ends in the same pooled head; '
+            "best: the highest mean accuracy of the line (its seeds, where there are several).</p></div>")
 
 
 def _scaling_cell(column: Column, point: ScalingPoint, value: float | None) -> Cell:
@@ -239,6 +281,11 @@ def _checkboxes(name: str, legend: str, values: list[str]) -> str:
     return f"<fieldset><legend>{_e(legend)}</legend>{boxes}</fieldset>"
 
 
+def _backbone_filter(board: Board) -> str:
+    backbones = board.backbones()
+    return _checkboxes("backbone", "Backbone", backbones) if len(backbones) > 1 else ""
+
+
 def page(board: Board, generated: datetime | None = None) -> str:
     """The whole HTML document."""
     generated = generated or datetime.now(timezone.utc)
@@ -258,7 +305,7 @@ def page(board: Board, generated: datetime | None = None) -> str:
 <body><header><h1>tokfrag leaderboard <small>tokens vs fragments · PyTorch vs TensorFlow ·
 {n} machine{"s" if n != 1 else ""}, latest commit of each · <a href="index.html">asv graphs</a></small></h1>
 <nav class="filters">{_checkboxes("device", "Device", board.devices())}{_checkboxes(
-        "machine", "Machine", list(board.machines))}</nav></header>
+        "machine", "Machine", list(board.machines))}{_backbone_filter(board)}</nav></header>
 <main>{sections}<section><h2>Machines</h2>{_machines_table(board.machines)}</section></main>
 <footer>Ranked by test accuracy; click a column header to sort. Each value links to its graph in asv's pages.
 <i>missing</i>: no result; <i>skipped</i>: not run here (NaN: framework or device unavailable);
