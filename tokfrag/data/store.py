@@ -70,8 +70,16 @@ def package_file(package: str, version: str, file: str, what: str, alternative: 
     return Path(dist.locate_file(file))
 
 
+def _identity(info):
+    """``info`` without where its files lie (``path``): their sha256 says what they are, so the same
+    source found in another virtualenv or checkout is the same source, and the cache stays valid."""
+    if isinstance(info, dict):
+        return {k: _identity(v) for k, v in info.items() if k != "path"}
+    return info
+
+
 def _fingerprint(info: dict) -> str:
-    return hashlib.sha256(json.dumps(info, sort_keys=True).encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps(_identity(info), sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _log(msg: str, quiet: bool) -> None:
