@@ -45,7 +45,9 @@ def cmd_train(args) -> int:
     for fw in args.framework:
         frameworks.check_name(fw)
     rows = []
-    for fw in args.framework:
+    # PyTorch first, whatever the order asked: importing torch's triton (through timm and
+    # torchvision) after TensorFlow crashes the process (a segmentation fault in triton's import)
+    for fw in sorted(dict.fromkeys(args.framework), key=list(frameworks.FRAMEWORKS).index):
         r = training.train(fw, pipeline, device=args.device)
         rows.append(r)
         ttt = "never" if r["time_to_target"] is None else f"{r['time_to_target']:.1f} s"
