@@ -119,8 +119,9 @@ def _check_preprocess(spec: PipelineSpec, trainer, prepared, codebook) -> tuple:
     return worst <= FRAGMENT_ATOL, worst, f"atol {FRAGMENT_ATOL:g}", ""
 
 
-def check_pipeline(spec: PipelineSpec, tf_spec: PipelineSpec | None = None) -> list[Row]:
-    """All checks for one pipeline. ``tf_spec`` lets a test give the TF side a deliberate defect."""
+def check_pipeline(spec: PipelineSpec, tf_spec: PipelineSpec | None = None, through: str = CHECKS[-1]) -> list[Row]:
+    """The checks for one pipeline, in ``CHECKS`` order up to ``through`` (default: all of them).
+    ``tf_spec`` lets a test give the TF side a deliberate defect."""
     from . import data
     from .training import batch_order
 
@@ -188,6 +189,9 @@ def check_pipeline(spec: PipelineSpec, tf_spec: PipelineSpec | None = None) -> l
     diff = float(np.abs(np.asarray(pt2.logits(fwd_in(pt2, xb))) - tf_logits).max())
     add("forward tf->pt", diff <= LOGITS_ATOL, diff, f"atol {LOGITS_ATOL:g}",
         "logits differ: check norm epsilon, GELU form, weight layout" if diff > LOGITS_ATOL else "")
+
+    if through in ("forward pt->tf", "forward tf->pt"):
+        return rows
 
     # 4. gradients after one backward pass, from the same weights
     tf.load(start)
