@@ -254,6 +254,25 @@ def test_different_machines_exit_2_with_message(tmp_path, capsys):
     assert "laptop" in err and "ci-runner" in err
 
 
+def test_different_hardware_under_one_machine_name_exit_2(tmp_path, capsys):
+    """Two hosts called "vm" with different CPUs: the gate refuses, saying what differs."""
+    hw = {"cpu": "AMD EPYC", "cpu_isa": "avx2 fma", "num_cpu": "2", "ram": "25276510208", "gpu": "none"}
+    base_doc, head_doc = _doc(), _doc()
+    base_doc["params"].update(hw)
+    head_doc["params"].update(hw, cpu="Intel(R) Xeon(R) Processor", cpu_isa="avx2 fma avx512f amx_bf16")
+    base = _write(tmp_path, "base", base_doc)
+    head = _write(tmp_path, "head", head_doc)
+    with pytest.raises(compare.CompareError, match=r"different hardware under one machine name 'fixture': "
+                                                   r"cpu: AMD EPYC vs Intel\(R\) Xeon\(R\) Processor; cpu_isa"):
+        _run(base, head)
+    assert _cli(["compare", str(base), str(head)]) == 2
+    assert "different hardware" in capsys.readouterr().err
+    # the same hardware (RAM within rounding, one file older than cpu_isa) still compares
+    head_doc["params"].update(hw, ram="25276514304")
+    del head_doc["params"]["cpu_isa"]
+    assert _run(base, _write(tmp_path, "head", head_doc)).exit_code == 0
+
+
 def test_benchmark_regex_selects(tmp_path):
     base = _write(tmp_path, "base", _doc())
     head = _write(tmp_path, "head", _set(_scale_time(_doc(), STEP, 2.0), ACC, None))

@@ -93,7 +93,7 @@ def cmd_bench(args) -> int:
     except GitError:
         raise UsageError(f"`tokfrag bench` keys results by the current git commit, and {root} has none: "
                          "commit first (git commit)") from None
-    machine = args.machine or machine_name()
+    machine = args.machine or machine_name(root / "results")
     py = sys.executable
     register_asv_machine(machine, cwd=root)
     extras = asv_machine_extras()

@@ -48,13 +48,80 @@ def gpu_info(smi: str | None = None) -> dict | None:
     return {"name": name, "driver": driver, "cuda": m.group(1) if m else ""}
 
 
-def machine_name() -> str:
-    """The host name, plus the GPU model where one is visible (asv's machine.json has no GPU field)."""
+# The SIMD features that change what a CPU computes fast (bf16 runs emulated without AVX-512 BF16
+# or AMX): two CPUs that report the same model name can differ here (a cloud "AMD EPYC").
+ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile")
+# What identifies a machine's hardware in its machine.json (cpu_isa: tokfrag's own field).
+HARDWARE_FIELDS = ("cpu", "cpu_isa", "num_cpu", "ram", "gpu")
+
+
+def cpu_isa() -> str:
+    """The ISA_FLAGS this CPU has, space-separated ("" where /proc/cpuinfo is not readable)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return " ".join(f for f in ISA_FLAGS if f in flags)
+    except OSError:
+        pass
+    return ""
+
+
+def hardware(record: dict) -> dict[str, str]:
+    """The hardware fields of a machine.json (or results params), normalised: RAM in whole GiB
+    (the kernel reports a few MiB less on one boot than another), no GPU as "none"."""
+    out = {}
+    for k in HARDWARE_FIELDS:
+        v = record.get(k)
+        if k == "ram" and v not in (None, "") and not str(v).endswith(" GiB"):
+            v = f"{round(int(float(v)) / 2**30)} GiB"
+        if k == "gpu" and not v:
+            v = "none"
+        out[k] = "" if v is None else str(v)
+    return out
+
+
+def hardware_here() -> dict[str, str]:
+    gpu = gpu_info()
+    return hardware({"cpu": cpu_model(), "cpu_isa": cpu_isa(), "num_cpu": os.cpu_count() or 1,
+                     "ram": ram_bytes(), "gpu": gpu["name"] if gpu else "none"})
+
+
+def hardware_differences(a: dict, b: dict, unrecorded: bool = True) -> list[str]:
+    """Fields where two hardware records differ, as "field: a vs b". With ``unrecorded`` a field
+    that either lacks counts as different (nothing says they are the same); without, only fields
+    both record are compared (results written before tokfrag recorded ``cpu_isa``)."""
+    ha, hb = hardware(a), hardware(b)
+    return [f"{k}: {ha[k] or 'not recorded'} vs {hb[k] or 'not recorded'}" for k in HARDWARE_FIELDS
+            if (ha[k] != hb[k] or not ha[k]) if unrecorded or (ha[k] and hb[k])]
+
+
+def machine_name(results_dir: str | Path | None = None) -> str:
+    """The host name, plus the GPU model where one is visible (asv's machine.json has no GPU field).
+
+    With ``results_dir``: when ``<results_dir>/<name>/machine.json`` records other hardware (another
+    CPU, core count, memory or GPU under the same host name), a name of its own, ``<name>-<6 hex>``
+    from this hardware, so that the other machine's record and results are never mixed with these.
+    """
     name = socket.gethostname().split(".")[0] or "machine"
     gpu = gpu_info()
     if gpu:
         name += "-" + gpu["name"].replace("NVIDIA ", "").replace(" ", "-")
-    return name
+    if results_dir is None:
+        return name
+    import hashlib
+    import json
+
+    here = hardware_here()
+    record = Path(results_dir) / name / "machine.json"
+    try:
+        recorded = json.loads(record.read_text()) if record.is_file() else None
+    except (OSError, ValueError):
+        recorded = {}
+    if recorded is None or not hardware_differences(recorded, here):
+        return name
+    return f"{name}-{hashlib.sha256(json.dumps(here, sort_keys=True).encode()).hexdigest()[:6]}"
 
 
 def describe() -> dict:
@@ -110,6 +177,7 @@ def asv_machine_extras() -> dict:
         "gpu": gpu["name"] if gpu else "none",
         "gpu_driver": gpu["driver"] if gpu else "",
         "cuda": gpu["cuda"] if gpu else "",
+        "cpu_isa": cpu_isa(),
         "python": platform.python_version(),
     }
     # flat strings only: asv copies these keys into every results file, and its publish

@@ -8,6 +8,7 @@ import statistics
 from pathlib import Path
 
 from ..errors import CompareError
+from ..machine import hardware_differences
 from ..repo import working_repo
 from ..results import ResultsFile
 from ..results import unquote as _unquote
@@ -45,6 +46,11 @@ def compare_sets(base: ResultsFile, head: ResultsFile, factor: float = DEFAULT_F
         raise CompareError(f"different machines: base {base.machine!r} ({base.path}) vs head {head.machine!r} "
                            f"({head.path}); results are only comparable on one machine: pass --machine NAME "
                            "or two files of the same machine")
+    differ = hardware_differences(base.params, head.params, unrecorded=False)
+    if differ:
+        raise CompareError(f"different hardware under one machine name {head.machine!r}: {'; '.join(differ)} "
+                           f"(base {base.path}, head {head.path}); results of different hardware are not comparable: "
+                           "benchmark both sides on one machine")
     if base.env != head.env:
         raise CompareError(f"different environments on {head.machine}: base {base.env!r} ({base.path}) vs head "
                            f"{head.env!r} ({head.path}); compare results of one environment (same interpreter)")
