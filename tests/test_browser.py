@@ -244,7 +244,7 @@ def test_asv_index_lists_the_benchmarks_offline(driver, asv_site):
     driver.get(asv_site["base"] + "/index.html#/summarylist")
     rows = _wait(driver, "var n = document.querySelectorAll('table tbody tr').length; return n > 0 && n;")
     assert rows >= 10
-    assert "bench_pipelines.Step.time_train_step" in driver.find_element("tag name", "table").text
+    assert "Training.track_accuracy" in driver.find_element("tag name", "table").text  # on any machine shown
     _screenshot(driver, "asv-index-offline.png")
 
 
