@@ -103,7 +103,7 @@ def test_config_is_what_asv_users_expect():
 
 
 @pytest.mark.slow
-def test_plain_asv_run_over_a_commit_in_a_managed_virtualenv(tmp_path, mnist):
+def test_plain_asv_run_over_a_commit_in_a_managed_virtualenv(tmp_path, mnist, request):
     """What asv users type: `asv run HEAD^!` builds tokfrag's wheel, installs it with the frameworks into a
     virtualenv of asv's own, runs one benchmark there and writes its result; `asv publish` then shows it on
     the leaderboard and leaves asv's pages loading only local files.
@@ -122,6 +122,7 @@ def test_plain_asv_run_over_a_commit_in_a_managed_virtualenv(tmp_path, mnist):
         env["PIP_CACHE_DIR"] = pip_cache.stdout.strip()  # the wheels `make setup` already fetched
     conf = _config(tmp_path)
     asv = [sys.executable, "-m", "asv"]
+    request.addfinalizer(lambda: shutil.rmtree(tmp_path / "env", ignore_errors=True))  # ~5 GB: PyTorch, TF
     subprocess.run(asv + ["machine", "--yes", "--machine", "managed", "--config", str(conf)],
                    cwd=REPO, env=env, check=True, capture_output=True)
     r = subprocess.run(asv + ["run", "--quick", "--show-stderr", "--machine", "managed", "--config", str(conf),
