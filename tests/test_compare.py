@@ -2,7 +2,8 @@
 
 The fixture (tests/data/compare/, see its README) is a real `asv run --record-samples` of
 Step.time_train_step, Step.peakmem_train and Training.track_* for (pytorch, mnist/fragment, cpu),
-with TOKFRAG_SMOKE=1. Each test copies it and edits one number on purpose.
+with TOKFRAG_SMOKE=1. Each test copies it and edits one number on purpose. The seed tests derive
+from it the results of the Training benchmarks with a `seed` parameter (`_seeded`, see the README).
 """
 
 import argparse
@@ -147,41 +148,249 @@ def test_accuracy_drop_beyond_tolerance_exit_1(tmp_path):
     assert _run(base, head, accuracy_tol=2.0).exit_code == 0  # inside a wider stated tolerance
 
 
-def _with_seeds(doc: dict, benchmarks: dict, offsets: list, drop: float) -> tuple[dict, dict]:
-    """The fixture with a 4th parameter `seed` on track_accuracy (the suite has none yet):
-    the real accuracy plus ``offsets`` for seeds 0..n-1, lowered by ``drop`` points."""
-    doc, benchmarks = copy.deepcopy(doc), copy.deepcopy(benchmarks)
-    col, entry = _columns(doc), doc["results"][ACC]
-    real = entry[col["result"]][COMBO]
-    seeds = [str(i) for i in range(len(offsets))]
-    n_before = len(entry[col["result"]])
-    entry[col["params"]] = entry[col["params"]] + [seeds]
-    # the new parameter is the last one: each old combination expands into one value per seed
-    values = []
-    for i in range(n_before):
-        values += [real + o - drop for o in offsets] if i == COMBO else [float("nan")] * len(seeds)
-    entry[col["result"]] = values
-    benchmarks[ACC]["param_names"] = benchmarks[ACC]["param_names"] + ["seed"]
-    benchmarks[ACC]["params"] = entry[col["params"]]
-    return doc, benchmarks
+# --- seeds: the Training benchmarks with a 4th parameter `seed` ----------------------------
+
+TTT = "bench_pipelines.Training.track_time_to_target"
+PEAK = "bench_pipelines.Training.track_peak_memory"
+BATCH = "bench_pipelines.Training.track_batch_size"
+# realistic full-training values per seed (seeds 0, 1, 2) for the one combination that ran: the smoke
+# fixture's own numbers (22.8% after one short epoch, time to target never) are not what seeds spread
+BASE_SEEDS = {ACC: [97.1, 96.8, 97.4], THROUGHPUT: [406.2, 398.7, 411.5], TTT: [41.2, 44.8, 39.5],
+              PEAK: [1_248_321_536, 1_251_467_264, 1_249_370_112], BATCH: [64, 64, 64]}
+NEW_TRACKS = {PEAK: "bytes", BATCH: "samples"}  # in the suite, not in the fixture (it predates them)
 
 
-def test_accuracy_drop_inside_the_seed_spread_exit_0(tmp_path):
-    bench = json.loads((DATA / "benchmarks.json").read_text())
-    offsets = [0.0, 2.0, -2.0]  # sd 2.0 -> tolerance max(2 x 2.0, 1.0) = 4.0 points
-    base_doc, base_bench = _with_seeds(_doc(), bench, offsets, drop=0.0)
-    head_doc, head_bench = _with_seeds(_doc(), bench, offsets, drop=3.0)  # > 1.0 point, < 4.0
-    base = _write(tmp_path, "base", base_doc, benchmarks=base_bench)
-    head = _write(tmp_path, "head", head_doc, benchmarks=head_bench)
-    result = _run(base, head)
+def _seeded(values: dict, n_seeds: int = 3, quoted: bool = False) -> tuple[dict, dict]:
+    """(results, benchmarks.json) of the fixture as the suite writes it now: every Training
+    benchmark has a 4th parameter ``seed`` (asv's reprs of benchmarks/common.SEEDS, ints: ``0``,
+    ``1``, ...; with ``quoted``, of strings: ``'0'``, ``'1'``, ...), each old combination
+    expanding into one per seed (the last parameter varies fastest, as in asv's cartesian
+    product). The combination that ran gets ``values[name]`` (one per seed; None: failed, NaN:
+    never reached or skipped), the others NaN (skipped) as in the fixture. ``track_peak_memory``
+    and ``track_batch_size`` are added with the metadata asv would write (the fixture predates them)."""
+    doc, bench = _doc(), json.loads((DATA / "benchmarks.json").read_text())
+    col = _columns(doc)
+    seeds = [f"'{i}'" if quoted else str(i) for i in range(n_seeds)]
+    for name, unit in NEW_TRACKS.items():  # modelled on track_accuracy's entry and metadata
+        doc["results"][name] = copy.deepcopy(doc["results"][ACC])
+        bench[name] = dict(copy.deepcopy(bench[ACC]), name=name, unit=unit)
+    for name, per_seed in values.items():
+        entry = doc["results"][name]
+        assert len(per_seed) == n_seeds
+        n_before = len(entry[col["result"]])
+        entry[col["params"]] = entry[col["params"]] + [seeds]
+        result = []
+        for i in range(n_before):
+            result += list(per_seed) if i == COMBO else [float("nan")] * n_seeds
+        entry[col["result"]] = result
+        bench[name]["param_names"] = bench[name]["param_names"] + ["seed"]
+        bench[name]["params"] = entry[col["params"]]
+    return doc, bench
+
+
+def _seeded_run(tmp_path, head: dict, base: dict | None = None, n_head: int = 3, n_base: int = 3,
+                quoted: bool = False, **kw):
+    """Compare base (BASE_SEEDS, or ``base``) with head: BASE_SEEDS with ``head``'s per-seed values."""
+    b_doc, b_bench = _seeded(base or BASE_SEEDS, n_base, quoted)
+    h_doc, h_bench = _seeded({**BASE_SEEDS, **head}, n_head, quoted)
+    b = _write(tmp_path, "base", b_doc, benchmarks=b_bench)
+    h = _write(tmp_path, "head", h_doc, benchmarks=h_bench)
+    return b, h, _run(b, h, **kw)
+
+
+def _rows(result: compare.Comparison, name: str) -> list:
+    return [r for r in result.rows if r.benchmark == name and r.params[:3] == ("pytorch", "mnist/fragment", "cpu")]
+
+
+def test_seeded_identical_results_one_row_per_combination(tmp_path):
+    """Each seeded benchmark gives one row over its seeds, never one row of noise per seed."""
+    _, _, result = _seeded_run(tmp_path, {})
+    assert result.exit_code == 0, result.table()
+    for name in (ACC, THROUGHPUT, TTT, PEAK, BATCH):
+        (row,) = _rows(result, name)
+        assert row.params == ("pytorch", "mnist/fragment", "cpu", "seed=*") and row.status == "unchanged"
+    assert _row(result, ACC).note == ("3 seeds, paired by seed, 95% t interval of the mean difference (n - 1 df): "
+                                      "[+0.00, +0.00] pt, contains 0: inside the seed noise")
+    for name in (THROUGHPUT, TTT, PEAK, BATCH):
+        assert _row(result, name).note.startswith("mean of 3 seeds"), _row(result, name).note
+    assert _row(result, BATCH).base == 64 and _row(result, ACC).base == pytest.approx(97.1)
+    # the other 7 combinations, NaN (skipped) for every seed on both sides: one skipped row each,
+    # as for the two Step benchmarks without a seed parameter
+    assert result.count("skipped") == 5 * 7 + 2 * 7
+    # seeds as strings ('0', ...) rather than ints: the same seeds, paired the same way
+    _, _, quoted = _seeded_run(tmp_path / "quoted", {ACC: [94.2, 93.7, 94.5]}, quoted=True)
+    assert _row(quoted, ACC).status == "regressed" and quoted.exit_code == 1, quoted.table()
+
+
+def test_seeded_accuracy_drop_inside_the_seed_noise_passes(tmp_path, capsys):
+    """Seed 0 drops 2.5 pt, seed 1 gains 0.3, seed 2 drops 1.3: a mean drop of 1.17 pt, beyond the
+    1 pt tolerance, but the paired interval [-4.66, +2.32] contains 0: inside the seed noise."""
+    base, head, result = _seeded_run(tmp_path, {ACC: [94.6, 97.1, 96.1]})
     row = _row(result, ACC)
-    assert row.status == "unchanged", result.table()
-    assert row.params[-1] == "seed=*" and "mean of 3 seeds" in row.note and "4.00 pt" in row.note
-    assert result.exit_code == 0
-    # the same drop without seed information is a regression (tolerance 1.0 point)
-    worse_doc, worse_bench = _with_seeds(_doc(), bench, offsets, drop=5.0)  # beyond the spread too
-    head2 = _write(tmp_path, "head2", worse_doc, benchmarks=worse_bench)
-    assert _run(base, head2).exit_code == 1
+    assert row.status == "unchanged" and result.exit_code == 0, result.table()
+    assert row.change == "-1.17 pt" and (row.base, row.head) == (pytest.approx(97.1), pytest.approx(95.9333, abs=1e-4))
+    assert row.note == ("3 seeds, paired by seed, 95% t interval of the mean difference (n - 1 df): "
+                        "[-4.66, +2.32] pt, contains 0: inside the seed noise")
+    # on the command line, with the two results folders
+    assert _cli(["compare", str(base.parents[1]), str(head.parents[1])]) == 0
+    out = capsys.readouterr().out
+    assert "Training.track_accuracy(pytorch, mnist/fragment, cpu, seed=*)" in out and "-1.17 pt" in out
+    assert "accuracy: seeds paired (95% t interval, floor 0.1 pt) or else tolerance 1 pt" in out
+    assert "exit 0 (no regression)" in out
+
+
+def test_seeded_accuracy_drop_outside_the_seed_noise_fails(tmp_path, capsys):
+    """Every seed drops about 3 pt: the interval [-3.25, -2.68] lies below 0: regressed, exit 1."""
+    base, head, result = _seeded_run(tmp_path, {ACC: [94.2, 93.7, 94.5]})
+    row = _row(result, ACC)
+    assert row.status == "regressed" and result.exit_code == 1, result.table()
+    assert row.change == "-2.97 pt"
+    assert row.note == ("3 seeds, paired by seed, 95% t interval of the mean difference (n - 1 df): "
+                        "[-3.25, -2.68] pt, below 0")
+    assert _cli(["compare", str(base.parents[1]), str(head.parents[1])]) == 1
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if "track_accuracy(pytorch, mnist/fragment, cpu, seed=*)" in x)
+    assert line.startswith("REGRESSED") and "97.10%" in line and "94.13%" in line and line.endswith("below 0")
+    assert "1 regressed" in out and "exit 1 (regression)" in out
+
+
+def test_seeded_accuracy_improvement(tmp_path):
+    """+0.8 pt on every seed, give or take 0.1: less than the 1 pt tolerance, yet consistent: improved."""
+    _, _, result = _seeded_run(tmp_path, {ACC: [97.9, 97.5, 98.3]})
+    row = _row(result, ACC)
+    assert row.status == "improved" and result.exit_code == 0, result.table()
+    assert row.change == "+0.80 pt" and row.note.endswith("[+0.55, +1.05] pt, above 0")
+
+
+def test_seeded_accuracy_tiny_consistent_drop_is_under_the_floor(tmp_path):
+    """A deterministic run moving every seed by the same 0.05 pt: an interval of (nearly) zero width
+    below 0, but a drop under the 0.1 pt floor: unchanged."""
+    _, _, result = _seeded_run(tmp_path, {ACC: [v - 0.05 for v in BASE_SEEDS[ACC]]})
+    row = _row(result, ACC)
+    assert row.status == "unchanged" and result.exit_code == 0, result.table()
+    assert row.change == "-0.05 pt" and row.note.endswith("[-0.05, -0.05] pt, below 0 but within the 0.1 pt floor")
+    assert compare.ACCURACY_FLOOR == 0.1
+
+
+def test_one_seed_falls_back_to_the_tolerance(tmp_path):
+    """`tokfrag bench --seeds 1`: no interval from one pair, the fixed tolerance decides, and says so."""
+    one = {k: v[:1] for k, v in BASE_SEEDS.items()}
+    base, head, result = _seeded_run(tmp_path, {**one, ACC: [95.9]}, base=one, n_head=1, n_base=1)
+    row = _row(result, ACC)
+    assert row.status == "regressed" and result.exit_code == 1, result.table()
+    assert row.change == "-1.20 pt" and row.note == "1 seed (0): no interval, tolerance 1 pt"
+    assert _run(base, head, accuracy_tol=1.5).exit_code == 0  # inside a wider stated tolerance
+    assert _row(result, THROUGHPUT).note == "mean of 1 seeds"
+
+
+def test_seeds_on_one_side_only_are_named_and_not_judged(tmp_path):
+    """Head ran `--seeds 5`, base the default 3: judged on seeds 0-2, seeds 3 and 4 named in the note."""
+    five = {k: v + v[:2] for k, v in BASE_SEEDS.items()}
+    _, _, result = _seeded_run(tmp_path, {**five, ACC: [94.2, 93.7, 94.5, 97.0, 97.2]}, n_head=5)
+    row = _row(result, ACC)
+    assert row.status == "regressed" and result.exit_code == 1, result.table()
+    assert row.note.endswith("[-3.25, -2.68] pt, below 0; seed 3, 4 in the head results only: not judged")
+    assert _row(result, THROUGHPUT).note == "mean of 3 seeds; seed 3, 4 in the head results only: not judged"
+
+
+def test_seeded_failed_or_half_skipped_seed_exit_2(tmp_path):
+    _, _, result = _seeded_run(tmp_path, {ACC: [97.0, None, 97.3]})
+    row = _row(result, ACC)
+    assert row.status == "failed" and row.note == "seed 1: failed on head (null in the results file)"
+    assert result.exit_code == 2
+    _, _, result = _seeded_run(tmp_path / "2", {THROUGHPUT: [406.2, float("nan"), 411.5]})
+    row = _row(result, THROUGHPUT)
+    assert row.status == "incomparable" and row.note == "seed 1: skipped (NaN) on head only"
+    assert result.exit_code == 2
+    # a failed seed on one side only fails too: it ran, and crashed
+    five = {k: v + v[:2] for k, v in BASE_SEEDS.items()}
+    _, _, result = _seeded_run(tmp_path / "3", {**five, ACC: [97.1, 96.8, 97.4, 97.0, None]}, n_head=5)
+    assert _row(result, ACC).status == "failed" and result.exit_code == 2
+    assert _row(result, ACC).note.startswith("seed 4: failed on head (null in the results file), in the head results")
+
+
+def test_seeded_time_to_target_never_reached_by_a_seed(tmp_path):
+    """Seed 1 never reaches the target on head (NaN), all three do on base: regressed, although the
+    seeds that still reach it are as fast as before."""
+    nan = float("nan")
+    _, _, result = _seeded_run(tmp_path, {TTT: [42.0, nan, 40.1]})
+    (row,) = _rows(result, TTT)
+    assert row.status == "regressed" and result.exit_code == 1, result.table()
+    assert row.note == ("target reached by 3 of 3 seeds on base, 2 on head: no longer by seed 1 (NaN: never); "
+                        "means over the 2 seeds reaching it on both sides")
+    assert (row.base, row.head, row.change) == (pytest.approx(40.35), pytest.approx(41.05), "x1.02")
+    # the other way round: an improvement
+    _, _, result = _seeded_run(tmp_path / "2", {TTT: BASE_SEEDS[TTT]}, base={**BASE_SEEDS, TTT: [42.0, nan, 40.1]})
+    assert _row(result, TTT).status == "improved" and "now by seed 1" in _row(result, TTT).note
+    # every seed never reaches it on head
+    _, _, result = _seeded_run(tmp_path / "3", {TTT: [nan, nan, nan]})
+    row = _row(result, TTT)
+    assert row.status == "regressed" and row.head == "never" and "no longer by seed 0, 1, 2" in row.note
+    # all seeds reach it, 1.5x later: the factor on the means
+    _, _, result = _seeded_run(tmp_path / "4", {TTT: [v * 1.5 for v in BASE_SEEDS[TTT]]})
+    row = _row(result, TTT)
+    assert (row.status, row.change, row.note) == ("regressed", "x1.50", "mean of 3 seeds")
+    # never reached by any seed on either side: skipped, as one combination NaN on both sides
+    _, _, result = _seeded_run(tmp_path / "5", {TTT: [nan] * 3}, base={**BASE_SEEDS, TTT: [nan] * 3})
+    assert _row(result, TTT).status == "skipped" and result.exit_code == 0
+
+
+def test_seeded_throughput_memory_batch_size_on_the_means(tmp_path):
+    """One verdict on the means over seeds: a 5% swing of single seeds is no regression; a 20%
+    slower mean is; peak memory by the factor; batch size (direction unknown) only "changed"."""
+    tput = BASE_SEEDS[THROUGHPUT]
+    _, _, result = _seeded_run(tmp_path, {THROUGHPUT: [tput[0] * 0.95, tput[1] * 1.05, tput[2] * 0.97]})
+    assert _row(result, THROUGHPUT).status == "unchanged" and result.exit_code == 0
+    _, _, result = _seeded_run(tmp_path / "2", {THROUGHPUT: [v * 0.8 for v in tput],
+                                                PEAK: [v * 1.3 for v in BASE_SEEDS[PEAK]], BATCH: [32, 32, 32]})
+    rows = {name: _row(result, name) for name in (THROUGHPUT, PEAK, BATCH)}
+    assert [r.status for r in rows.values()] == ["regressed", "regressed", "changed"], result.table()
+    assert rows[THROUGHPUT].change == "x0.80" and rows[THROUGHPUT].note == "mean of 3 seeds"
+    assert rows[BATCH].note == "mean of 3 seeds; direction unknown: reported as changed, never as regression"
+    assert result.exit_code == 1
+
+
+def test_base_without_a_seed_parameter_is_judged_unpaired(tmp_path):
+    """Base ran before the suite had a seed parameter: its one run against head's mean over seeds."""
+    base = _write(tmp_path, "base", _set(_doc(), ACC, 97.3))
+    h_doc, h_bench = _seeded(BASE_SEEDS)
+    head = _write(tmp_path, "head", h_doc, benchmarks=h_bench)
+    result = _run(base, head, benchmark_regex="track_accuracy")
+    row = _row(result, ACC)
+    assert row.status == "unchanged" and result.exit_code == 0, result.table()
+    assert (row.base, row.head, row.change) == (97.3, pytest.approx(97.1), "-0.20 pt")
+    assert row.note == ("the base results have no seed parameter: their one run against the mean of 3 head seeds, "
+                        "unpaired; tolerance 1 pt (no seed parameter)")
+    h_doc, h_bench = _seeded({ACC: [94.2, 93.7, 94.5]})
+    result = _run(base, _write(tmp_path, "head2", h_doc, benchmarks=h_bench), benchmark_regex="track_accuracy")
+    assert _row(result, ACC).status == "regressed" and result.exit_code == 1
+
+
+def test_seed_rules():
+    """The seed rules on their own: the floor, and time to target with seeds moving both ways."""
+    nan = float("nan")
+    base = {"0": 97.1, "1": 96.8, "2": 97.4}
+
+    def acc(head, tol=1.0):
+        return compare.judge_accuracy_seeds(base, dict(zip(base, head)), tol)[0]
+
+    assert acc([97.1, 96.8, 97.4]) == "unchanged"
+    assert acc([97.09, 96.79, 97.39]) == "unchanged"  # 0.01 pt, bit-exact on every seed: under the floor
+    assert acc([96.9, 96.6, 97.2]) == "regressed"  # 0.2 pt on every seed: beyond the floor, no spread
+    assert acc([90.0, 97.0, 97.5]) == "unchanged"  # one diverging seed: 3 seeds cannot tell
+    ttt = {"0": 40.0, "1": nan, "2": 50.0}
+
+    def time_to_target(head):
+        return compare.judge_time_to_target_seeds(ttt, dict(zip(ttt, head)), 1.1)[0]
+
+    assert time_to_target([40.0, 45.0, nan]) == "unchanged"  # seed 1 now reaches it, seed 2 no longer
+    assert time_to_target([80.0, 45.0, 50.0]) == "regressed"  # one more seed reaches it, but seed 0 2x later
+    assert time_to_target([40.0, 45.0, 50.0]) == "improved"
+    assert time_to_target([nan, 45.0, nan]) == "regressed"
+    status, b, h, change, note = compare.judge_seeds("memory", {"0": 100, "1": 110}, {"0": 130, "1": 140}, 1.1, 1.0)
+    assert (status, b, h, change, note) == ("regressed", 105, 135, "x1.29", "mean of 2 seeds")
+
+
 
 
 def test_failed_on_head_exit_2(tmp_path):

@@ -318,7 +318,7 @@ def add_against_arguments(s, standalone: bool = False) -> None:
     s.add_argument("--factor", type=float, default=cmp.DEFAULT_FACTOR,
                    help=f"with --against: ratio that counts as a change (default {cmp.DEFAULT_FACTOR:.2f})")
     s.add_argument("--accuracy-tol", type=float, default=cmp.DEFAULT_ACCURACY_TOL, metavar="POINTS",
-                   help=f"with --against: accuracy drop tolerated without seed spread "
+                   help=f"with --against: accuracy drop tolerated where seeds give no interval (one seed) "
                         f"(default {cmp.DEFAULT_ACCURACY_TOL:g} point)")
     s.add_argument("--only-changed", action="store_true", help="with --against: do not list unchanged benchmarks")
     s.add_argument("--workdir", metavar="DIR", help="with --against: where the worktree and results go "

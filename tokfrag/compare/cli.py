@@ -6,7 +6,7 @@ import argparse
 
 from ..errors import UsageError
 from .gate import compare
-from .rules import ALPHA, DEFAULT_ACCURACY_TOL, DEFAULT_FACTOR
+from .rules import ACCURACY_FLOOR, ALPHA, DEFAULT_ACCURACY_TOL, DEFAULT_FACTOR
 
 
 def add_parser(sub) -> None:
@@ -20,9 +20,14 @@ def add_parser(sub) -> None:
                     "disjoint 99% CIs; without CIs: the factor alone, said in the note).\n"
                     "peakmem_*, track_* in bytes, track_time_to_target: head/base > FACTOR.\n"
                     "track_train_throughput (and track_* in .../s): base/head > FACTOR.\n"
-                    "track_accuracy: a drop of more than max(2 x sd across seeds, --accuracy-tol) "
-                    f"points where a seed parameter exists, else more than --accuracy-tol "
-                    f"(default {DEFAULT_ACCURACY_TOL:g}).\n"
+                    "track_accuracy with a seed parameter: seeds paired (same seed on both sides), the 95% t "
+                    "interval of the mean difference head - base; regressed when the whole interval is below 0 "
+                    f"and the mean drop exceeds {ACCURACY_FLOOR:g} pt, improved likewise above 0, else unchanged "
+                    "(inside the seed noise). With one seed, or no seed parameter: a change of more than "
+                    f"--accuracy-tol points (default {DEFAULT_ACCURACY_TOL:g}).\n"
+                    "Other track_* with a seed parameter: one verdict per combination on the means over the "
+                    "seeds (track_time_to_target: fewer seeds reaching the target on head is a regression). "
+                    "Seeds in one side's results only are named in the note and not judged.\n"
                     "track_parity: any increase of failed checks. Other track_*: reported as changed.",
         epilog="exit codes: 0 no regression; 1 something regressed; 2 a benchmark failed (null) on either "
                "side, is missing or skipped on one side only, or the two sides are of different machines "
@@ -32,7 +37,8 @@ def add_parser(sub) -> None:
     s.add_argument("--factor", type=float, default=DEFAULT_FACTOR,
                    help=f"ratio a number must change by to count (default {DEFAULT_FACTOR:.2f}, i.e. 10%%)")
     s.add_argument("--accuracy-tol", type=float, default=DEFAULT_ACCURACY_TOL, metavar="POINTS",
-                   help=f"accuracy drop tolerated without seed spread, in points (default {DEFAULT_ACCURACY_TOL:g})")
+                   help=f"accuracy change tolerated where seeds give no interval (one seed, or no seed parameter), "
+                        f"in points (default {DEFAULT_ACCURACY_TOL:g})")
     s.add_argument("--only-changed", action="store_true", help="do not list unchanged benchmarks")
     s.add_argument("--machine", metavar="NAME", help="machine folder to look commits up in (default: any)")
     s.add_argument("--benchmark", metavar="REGEX", help="only benchmarks matching REGEX (as asv -b)")

@@ -10,7 +10,7 @@ from pathlib import Path
 from ..errors import CompareError
 from ..machine import hardware_differences
 from ..repo import working_repo
-from ..results import ResultsFile
+from ..results import Combo, ResultsFile
 from ..results import unquote as _unquote
 from .lookup import pick_pair, resolve
 from .rules import (
@@ -19,8 +19,8 @@ from .rules import (
     DEFAULT_FACTOR,
     ERROR_STATUSES,
     _nan,
-    judge_accuracy,
     judge_pair,
+    judge_seeds,
     kind_of,
 )
 from .table import ABSENT, Comparison, Row
@@ -66,9 +66,11 @@ def compare_sets(base: ResultsFile, head: ResultsFile, factor: float = DEFAULT_F
                 base.entries[name].get("version") != head.entries[name].get("version"):
             version_note = "benchmark code changed"
         keys = [k for k in dict.fromkeys(list(b_combos) + list(h_combos)) if _selected(name, k, benchmark_regex)]
-        seed = _seed_index(meta) if kind == "accuracy" else None
-        if seed is not None:
-            rows += _accuracy_over_seeds(name, keys, seed, b_combos, h_combos, unit, factor, accuracy_tol)
+        # the side with a seed parameter decides (the other may predate it); time_*: a U test per seed
+        seeded = next((m for m in (head.meta.get(name), base.meta.get(name)) if m and _seed_index(m) is not None), None)
+        if seeded is not None and kind != "time":
+            rows += _over_seeds(name, kind, keys, seeded, b_combos, h_combos, unit, factor, accuracy_tol,
+                                version_note, base, head)
             continue
         for key in keys:
             params = tuple(_unquote(p) for p in key)
@@ -88,37 +90,91 @@ def compare_sets(base: ResultsFile, head: ResultsFile, factor: float = DEFAULT_F
     return Comparison(base, head, rows, factor, accuracy_tol, alpha, only_changed)
 
 
-def _accuracy_over_seeds(name, keys, seed, b_combos, h_combos, unit, factor, accuracy_tol) -> list[Row]:
-    """Accuracy with a ``seed`` parameter: compare means over seeds, tolerance from the base spread."""
-    groups: dict[tuple, list] = {}
+def _over_seeds(name, kind, keys, meta, b_combos, h_combos, unit, factor, accuracy_tol, version_note,
+                base: ResultsFile, head: ResultsFile) -> list[Row]:
+    """One row per combination of the other parameters, judged over its seeds (``rules.judge_seeds``).
+
+    Seeds are paired by value: a seed in both files is judged; one in only one file (another
+    ``--seeds``) is named in the note and left out, since the interval needs pairs (but a null
+    there still fails the row). A null on either side of a shared seed makes the row failed; NaN
+    on one side only (except time to target, where NaN means "never reached") incomparable; NaN on
+    both sides drops the seed. A side whose results have no seed parameter at all (run before the
+    suite had one) is judged unpaired: ``_unpaired``.
+    """
+    seed, n_params = _seed_index(meta), len(meta["param_names"])
+    groups: dict[tuple, dict] = {}
     for key in keys:
-        groups.setdefault(key[:seed] + key[seed + 1:], []).append(key)
+        with_seed = len(key) == n_params  # else a results file without the seed parameter
+        group = key[:seed] + key[seed + 1:] if with_seed else key
+        groups.setdefault(group, {})[key] = _unquote(key[seed]) if with_seed else None
     rows = []
     for group, members in groups.items():
         params = tuple(_unquote(p) for p in group[:seed]) + ("seed=*",) + tuple(_unquote(p) for p in group[seed:])
-        pairs = [(b_combos.get(k), h_combos.get(k)) for k in members]
-        if any(b is None or h is None for b, h in pairs):
-            rows.append(Row(name, params, "missing", ABSENT, ABSENT, unit,
-                            note="a seed is in only one side's results"))
+        b = {s: b_combos[k] for k, s in members.items() if k in b_combos}
+        h = {s: h_combos[k] for k, s in members.items() if k in h_combos}
+        if b and h and (None in b) != (None in h):
+            rows.append(_unpaired(name, kind, params, b, h, unit, factor, accuracy_tol, version_note))
             continue
-        judged = [judge_pair("accuracy", b, h, factor, accuracy_tol) for b, h in pairs]
-        bad = [(k, j) for k, j in zip(members, judged) if j[0] in ERROR_STATUSES]
+        shared = [s for s in b if s in h]
+        # a seed on one side only that is skipped (NaN) there loses nothing, as for one combination
+        only = {side: [s for s in d if s not in other and not _nan(d[s].value)]
+                for side, d, other in (("base", b, h), ("head", h, b))}
+        unmatched = "; ".join(f"seed {', '.join(map(str, only[side]))} in the {side} results only: not judged"
+                              for side in ("base", "head") if only[side])
+        # a seed that failed where it ran is a failure, with or without a partner to judge it against
+        bad = [(s, ("failed", "", f"failed on {side} (null in the results file), in the {side} results only"))
+               for side, d in (("base", b), ("head", h)) for s in only[side] if d[s].value is None]
+        if not shared and not bad:
+            if unmatched:
+                rows.append(Row(name, params, "missing", ABSENT if not b else "-", ABSENT if not h else "-", unit,
+                                note=f"no seed in both results ({unmatched})" if b and h else
+                                f"not in the {'head' if b else 'base'} results ({(head if b else base).path.name})"))
+            continue
+        judged = {s: judge_pair(kind, b[s], h[s], factor, accuracy_tol) for s in shared}
+        bad = [(s, j) for s, j in judged.items() if j[0] in ERROR_STATUSES] + bad
         if bad:
-            k, (status, _, note) = bad[0]
-            rows.append(Row(name, params, status, "-", "-", unit, note=f"seed {_unquote(k[seed])}: {note}"))
+            status = min((j[0] for _, j in bad), key=ERROR_STATUSES.index)
+            note = "; ".join(f"seed {s}: {j[2]}" for s, j in bad if j[0] == status)
+            rows.append(Row(name, params, status, "-", "-", unit,
+                            note="; ".join(x for x in (note, unmatched, version_note) if x)))
             continue
-        ok = [(b.value, h.value) for (b, h), j in zip(pairs, judged) if j[0] != "skipped"]
+        ok = [s for s in shared if judged[s][0] != "skipped"]
         if not ok:
             rows.append(Row(name, params, "skipped", math.nan, math.nan, unit))
             continue
-        bs, hs = [b for b, _ in ok], [h for _, h in ok]
-        sd = statistics.stdev(bs) if len(bs) > 1 else 0.0
-        tol = max(2 * sd, accuracy_tol)
-        note = (f"mean of {len(ok)} seeds; tolerance max(2 x sd {sd:.2f}, {accuracy_tol:g}) = {tol:.2f} pt"
-                if len(bs) > 1 else f"one seed: tolerance {accuracy_tol:g} pt")
-        status, change, note = judge_accuracy(statistics.fmean(bs), statistics.fmean(hs), tol, note)
-        rows.append(Row(name, params, status, statistics.fmean(bs), statistics.fmean(hs), unit, change, note))
+        status, bv, hv, change, note = judge_seeds(kind, {s: b[s].value for s in ok}, {s: h[s].value for s in ok},
+                                                   factor, accuracy_tol)
+        rows.append(Row(name, params, status, bv, hv, unit, change,
+                        "; ".join(x for x in (note, unmatched, version_note) if x)))
     return rows
+
+
+def _unpaired(name, kind, params, b: dict, h: dict, unit, factor, accuracy_tol, version_note) -> Row:
+    """One side has no seed parameter (its one run, seed unknown), the other has seeds: nothing to
+    pair, so that run is judged against the mean over the other side's seeds by the rules of one
+    combination (``judge_pair``: accuracy by the fixed tolerance). A null seed fails the row; for
+    time to target a seed that never reached the target makes that side's value NaN (never)."""
+    seedless, seeds = ("base", "head") if None in b else ("head", "base")
+    one, many = (b[None], h) if seedless == "base" else (h[None], b)
+    values = [c.value for c in many.values()]
+    failed = [s for s, c in many.items() if c.value is None]
+    if failed:
+        return Row(name, params, "failed", "-", "-", unit,
+                   note=f"seed {', '.join(map(str, failed))}: failed on {seeds} (null in the results file)")
+    finite = [v for v in values if not _nan(v)]
+    if kind == "time_to_target":
+        mean = statistics.fmean(values) if len(finite) == len(values) else math.nan
+    else:
+        mean = statistics.fmean(finite) if finite else math.nan
+    pooled = Combo(mean)
+    bc, hc = (one, pooled) if seedless == "base" else (pooled, one)
+    status, change, note = judge_pair(kind, bc, hc, factor, accuracy_tol)
+    if status == "skipped":
+        return Row(name, params, "skipped", math.nan, math.nan, unit)
+    why = (f"the {seedless} results have no seed parameter: their one run against the mean of "
+           f"{len(finite)} {seeds} seeds, unpaired")
+    return Row(name, params, status, bc.value, hc.value, unit, change,
+               "; ".join(x for x in (why, note, version_note) if x))
 
 
 def compare(base: str | Path, head: str | Path, factor: float = DEFAULT_FACTOR, only_changed: bool = False,

@@ -6,11 +6,17 @@ See the package docstring (``tokfrag.compare``) for the rules in words.
 from __future__ import annotations
 
 import math
+import statistics
 
 from ..results import Combo
+from ..stats import METHOD_PAIRED, paired
 
 DEFAULT_FACTOR = 1.10  # a slowdown must exceed 10% (and be significant) to count
 DEFAULT_ACCURACY_TOL = 1.0  # accuracy points, when no seed spread is available
+# accuracy points: with seeds, a mean paired change must also exceed this to count, so that a
+# bit-exact deterministic run moving every seed by the same 0.01 pt (an interval of zero width,
+# wholly below zero) does not fail CI; well under any change worth a verdict on MNIST-like tasks
+ACCURACY_FLOOR = 0.1
 ALPHA = 0.01  # significance level of the Mann-Whitney U test on time samples
 
 # statuses, in the order the table lists them
@@ -133,3 +139,84 @@ def judge_pair(kind: str, base: Combo, head: Combo, factor: float, accuracy_tol:
     status, change = _by_factor(b, h, factor, lower)
     return status, change, ("direction unknown: reported as changed, never as regression"
                             if lower is None and status == "changed" else "")
+
+
+def _seeds(keys) -> str:
+    return ", ".join(str(k) for k in keys)
+
+
+def judge_accuracy_seeds(base: dict, head: dict, tol: float, floor: float = ACCURACY_FLOOR) -> tuple[str, str, str]:
+    """Accuracy over seeds, paired: ``base`` and ``head`` map the same seeds to finite values.
+
+    Two or more seeds: the 95% t interval of the mean paired difference head - base
+    (``tokfrag.stats.paired``). Regressed when the whole interval lies below zero and the mean
+    drop exceeds ``floor``; improved symmetrically; otherwise unchanged. One seed: no interval,
+    the fixed tolerance ``tol`` decides (``judge_accuracy``), and the note says so.
+    """
+    iv = paired(head, base)
+    if not iv.has_interval:
+        return judge_accuracy(base[next(iter(base))], head[next(iter(head))], tol,
+                              f"1 seed ({_seeds(base)}): no interval, tolerance {tol:g} pt")
+    d, lo, hi = iv.estimate, iv.lo, iv.hi
+    change = f"{d:+.2f} pt"
+    where = f"{iv.n} seeds, {METHOD_PAIRED}: [{lo:+.2f}, {hi:+.2f}] pt"
+    if hi < 0 and -d > floor:
+        return "regressed", change, f"{where}, below 0"
+    if lo > 0 and d > floor:
+        return "improved", change, f"{where}, above 0"
+    if hi < 0 or lo > 0:
+        return "unchanged", change, f"{where}, {'below' if hi < 0 else 'above'} 0 but within the {floor:g} pt floor"
+    return "unchanged", change, f"{where}, contains 0: inside the seed noise"
+
+
+def judge_time_to_target_seeds(base: dict, head: dict, factor: float) -> tuple[str, object, object, str, str]:
+    """Time to target over seeds; a value is a number or NaN ("never reached"), never NaN on both
+    sides for one seed (the gate drops such seeds as skipped).
+
+    Fewer seeds reaching the target on head: regressed. Else the factor rule on the means over
+    the seeds that reach it on both sides: a regression there stands. Else more seeds reaching
+    it on head: improved. Else the factor rule's verdict (without seeds reaching it on both
+    sides: on the means over the seeds that reach it on each side).
+    """
+    seeds = list(base)
+    lost = [s for s in seeds if is_number(base[s]) and _nan(head[s])]
+    gained = [s for s in seeds if _nan(base[s]) and is_number(head[s])]
+    both = [s for s in seeds if is_number(base[s]) and is_number(head[s])]
+    rb, rh = [s for s in seeds if is_number(base[s])], [s for s in seeds if is_number(head[s])]
+    bs, hs = (both, both) if both else (rb, rh)
+    bm = statistics.fmean(base[s] for s in bs) if bs else "never"
+    hm = statistics.fmean(head[s] for s in hs) if hs else "never"
+    status, change = ("unchanged", "") if not (bs and hs) else _by_factor(bm, hm, factor, lower_better=True)
+    if not lost and not gained:
+        return status, bm, hm, change, f"mean of {len(seeds)} seeds"
+    reached = f"reached by {len(rb)} of {len(seeds)} seeds on base, {len(rh)} on head"
+    moves = "; ".join(x for x in (f"no longer by seed {_seeds(lost)} (NaN: never)" if lost else "",
+                                  f"now by seed {_seeds(gained)}" if gained else "") if x)
+    means = (f"means over the {len(both)} seeds reaching it on both sides" if both
+             else "means over the seeds reaching it on each side")
+    note = f"target {reached}: {moves}; {means}" if bs and hs else f"target {reached}: {moves}"
+    if len(lost) > len(gained):
+        return "regressed", bm, hm, change, note
+    if status == "regressed" or len(gained) == len(lost):
+        return status, bm, hm, change, note
+    return "improved", bm, hm, change, note
+
+
+def judge_seeds(kind: str, base: dict, head: dict, factor: float, accuracy_tol: float,
+                floor: float = ACCURACY_FLOOR) -> tuple[str, object, object, str, str]:
+    """(status, base shown, head shown, change, note) of one combination over its seeds.
+
+    ``base`` and ``head`` map the same seeds to values that are numbers, except NaN ("never
+    reached") for ``time_to_target``; the gate has already turned nulls, NaN on one side, and
+    seeds on one side only into their own rows or notes. Accuracy: ``judge_accuracy_seeds``.
+    Time to target: ``judge_time_to_target_seeds``. Any other kind: its rule on the means over
+    the seeds (``judge_pair``), noted "mean of n seeds".
+    """
+    if kind == "accuracy":
+        status, change, note = judge_accuracy_seeds(base, head, accuracy_tol, floor)
+        return status, statistics.fmean(base.values()), statistics.fmean(head.values()), change, note
+    if kind == "time_to_target":
+        return judge_time_to_target_seeds(base, head, factor)
+    bm, hm = statistics.fmean(base.values()), statistics.fmean(head.values())
+    status, change, note = judge_pair(kind, Combo(bm), Combo(hm), factor, accuracy_tol)
+    return status, bm, hm, change, "; ".join(x for x in (f"mean of {len(base)} seeds", note) if x)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ..results import ResultsFile
 from ..units import human
-from .rules import ALPHA, DEFAULT_ACCURACY_TOL, DEFAULT_FACTOR, ERROR_STATUSES, ORDER
+from .rules import ACCURACY_FLOOR, ALPHA, DEFAULT_ACCURACY_TOL, DEFAULT_FACTOR, ERROR_STATUSES, ORDER
 
 EXIT_OK, EXIT_REGRESSED, EXIT_ERROR = 0, 1, 2
 ABSENT = "absent"  # the value shown for a side whose results lack the combination
@@ -56,7 +56,8 @@ class Comparison:
         shown.sort(key=lambda r: (ORDER.index(r.status), r.name))
         head = [f"base: {self.base.label()}", f"head: {self.head.label()}",
                 f"machine {self.head.machine}, environment {self.head.env}; factor {self.factor:.2f}, "
-                f"accuracy tolerance {self.accuracy_tol:g} pt, U test alpha {self.alpha:g}", ""]
+                f"accuracy: seeds paired (95% t interval, floor {ACCURACY_FLOOR:g} pt) or else tolerance "
+                f"{self.accuracy_tol:g} pt, U test alpha {self.alpha:g}", ""]
         cells = [(r.status.upper() if r.status in ERROR_STATUSES + ("regressed",) else r.status, r.name,
                   human(r.base, r.unit), human(r.head, r.unit), r.change, r.note) for r in shown]
         titles = ("status", "benchmark", "base", "head", "change", "note")
