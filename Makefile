@@ -14,7 +14,7 @@ PIP := $(PY) -m pip install --disable-pip-version-check -c constraints.txt
 .PHONY: setup data bench bench-quick bench-perf bench-backbones bench-full test parity calibrate publish serve clean help
 
 help:
-	@echo "make bench   set up, prepare data, run the asv benchmark here, results in results/<machine>/"
+	@echo "make bench   set up, prepare data, run the asv benchmark here (SEEDS=3 training seeds), results in results/<machine>/"
 	@echo "make test    set up and run the tests (what CI runs)"
 	@echo "make bench-perf  the performance subset: compiled steps, bf16, MFU, peak, cost scaling (~40 min on 2 cores)"
 	@echo "make bench-backbones  every pipeline under the cnn, lstm and gnn backbones too (~1 h on 2 cores)"
@@ -46,8 +46,11 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 data: setup
 	$(TOKFRAG) prepare
 
+# SEEDS: training seeds per combination (3 by default: the fewest that give an interval)
+SEEDS ?= 3
+
 bench: data
-	$(TOKFRAG) bench
+	$(TOKFRAG) bench --seeds $(SEEDS)
 	$(TOKFRAG) publish
 
 bench-quick: data
@@ -60,7 +63,7 @@ bench-perf: data
 
 # the backbone axis (cnn, lstm, gnn beside the transformer): about an hour on 2 cores
 bench-backbones: data
-	$(TOKFRAG) bench -b '^bench_backbones\.'
+	$(TOKFRAG) bench --seeds $(SEEDS) -b '^bench_backbones\.'
 	$(TOKFRAG) publish
 
 bench-full: data

@@ -25,7 +25,7 @@ class Step:
     param_names = ["framework", "pipeline", "backbone", "device"]
     rounds = 1
     repeat = (3, 7, 5.0)
-    warmup_time = 0.5
+    warmup_time = 0.1  # the first call runs the operation to steady state (common.Context.timed)
     timeout = 300
 
     def setup(self, framework, pipeline, backbone, device):
@@ -33,46 +33,43 @@ class Step:
 
     def time_train_step(self, framework, pipeline, backbone, device):
         """One AdamW step (forward, backward, update) on one preprocessed batch."""
-        t = self.ctx.trainer
-        t.sync(t.train_step(self.ctx.x, self.ctx.y, self.ctx.lr))
+        self.ctx.timed("train_step")
 
     def time_inference(self, framework, pipeline, backbone, device):
         """Logits of one evaluation batch, at steady state."""
-        t = self.ctx.trainer
-        t.logits(self.ctx.x_eval)
-        t.sync()
+        self.ctx.timed("inference")
 
 
 class Training:
-    """One full training run per combination: accuracy, throughput, time to target, peak memory."""
+    """One full training run per combination and seed: accuracy, throughput, time to target, peak memory."""
 
-    params = (common.FRAMEWORKS, common.PIPELINE_NAMES, list(BACKBONES), common.DEVICES)
-    param_names = ["framework", "pipeline", "backbone", "device"]
+    params = (common.FRAMEWORKS, common.PIPELINE_NAMES, list(BACKBONES), common.DEVICES, common.SEEDS)
+    param_names = ["framework", "pipeline", "backbone", "device", "seed"]
     timeout = 1800
 
-    def setup(self, framework, pipeline, backbone, device):
-        self.result = common.training_result(framework, name(pipeline, backbone), device)
+    def setup(self, framework, pipeline, backbone, device, seed):
+        self.result = common.training_result(framework, name(pipeline, backbone), device, seed=seed)
 
-    def track_accuracy(self, framework, pipeline, backbone, device):
+    def track_accuracy(self, framework, pipeline, backbone, device, seed):
         """Test accuracy after the fixed training budget."""
         return self.result["accuracy"]
 
     track_accuracy.unit = "%"
 
-    def track_train_throughput(self, framework, pipeline, backbone, device):
+    def track_train_throughput(self, framework, pipeline, backbone, device, seed):
         """Training samples per second over the whole budget (steps only, evaluation excluded)."""
         return self.result["samples_per_second"]
 
     track_train_throughput.unit = "samples/s"
 
-    def track_time_to_target(self, framework, pipeline, backbone, device):
+    def track_time_to_target(self, framework, pipeline, backbone, device, seed):
         """Training seconds until test accuracy first reached the dataset's target (NaN: never)."""
         ttt = self.result["time_to_target"]
         return float("nan") if ttt is None else ttt
 
     track_time_to_target.unit = "s"
 
-    def track_peak_memory(self, framework, pipeline, backbone, device):
+    def track_peak_memory(self, framework, pipeline, backbone, device, seed):
         """Peak host memory (RSS) of the training run's process."""
         return self.result["peak_rss"]
 

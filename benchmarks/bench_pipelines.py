@@ -1,7 +1,9 @@
 """Every registered pipeline, in every framework, on every device: speed, memory, accuracy.
 
-Parameters: framework x pipeline x device. A missing framework or device skips its
-combinations (setup raises NotImplementedError, which asv records as skipped).
+Parameters: framework x pipeline x device, and the training seed for the metrics of a training
+run. A missing framework or device skips its combinations (setup raises NotImplementedError,
+which asv records as skipped). Every timed operation starts from steady state
+(``common.Context.timed``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ class Step:
     param_names = ["framework", "pipeline", "device"]
     rounds = 1
     repeat = (3, 7, 5.0)  # 3 to 7 samples within 5 s: enough for the regression gate's test
-    warmup_time = 0.5
+    warmup_time = 0.1  # the first call already runs the operation to steady state (Context.timed)
     timeout = 300
 
     def setup(self, framework, pipeline, device):
@@ -25,60 +27,58 @@ class Step:
 
     def time_preprocess(self, framework, pipeline, device):
         """uint8 samples of one training batch -> fragments or token ids, on the device."""
-        t = self.ctx.trainer
-        t.preprocess(self.ctx.raw_batch)
-        t.sync()
+        self.ctx.timed("preprocess")
 
     def time_train_step(self, framework, pipeline, device):
         """One AdamW step (forward, backward, update) on one preprocessed batch."""
-        t = self.ctx.trainer
-        t.sync(t.train_step(self.ctx.x, self.ctx.y, self.ctx.lr))
+        self.ctx.timed("train_step")
 
     def time_inference(self, framework, pipeline, device):
         """Logits of one evaluation batch (eval_batch_size samples), at steady state."""
-        t = self.ctx.trainer
-        t.logits(self.ctx.x_eval)
-        t.sync()
+        self.ctx.timed("inference")
 
 
 class Training:
-    """Results of one full training run per combination (trained once, read by each metric)."""
+    """Results of one full training run per combination and seed (trained once, read by each metric).
 
-    params = (common.FRAMEWORKS, common.PIPELINE_NAMES, common.DEVICES)
-    param_names = ["framework", "pipeline", "device"]
+    ``seed`` (0 .. N-1, N = $TOKFRAG_SEEDS, default 3) drives the initial weights, the batch order
+    and the augmentation shifts of both frameworks; the leaderboard and the gate pair runs by it."""
+
+    params = (common.FRAMEWORKS, common.PIPELINE_NAMES, common.DEVICES, common.SEEDS)
+    param_names = ["framework", "pipeline", "device", "seed"]
     timeout = 1200
 
-    def setup(self, framework, pipeline, device):
-        self.result = common.training_result(framework, pipeline, device)
+    def setup(self, framework, pipeline, device, seed):
+        self.result = common.training_result(framework, pipeline, device, seed=seed)
 
-    def track_accuracy(self, framework, pipeline, device):
+    def track_accuracy(self, framework, pipeline, device, seed):
         """Test accuracy after the fixed training budget."""
         return self.result["accuracy"]
 
     track_accuracy.unit = "%"
 
-    def track_train_throughput(self, framework, pipeline, device):
+    def track_train_throughput(self, framework, pipeline, device, seed):
         """Training samples per second over the whole budget (steps only, evaluation excluded)."""
         return self.result["samples_per_second"]
 
     track_train_throughput.unit = "samples/s"
 
-    def track_time_to_target(self, framework, pipeline, device):
+    def track_time_to_target(self, framework, pipeline, device, seed):
         """Training seconds until test accuracy first reached the dataset's target (NaN: never)."""
         ttt = self.result["time_to_target"]
         return float("nan") if ttt is None else ttt
 
     track_time_to_target.unit = "s"
 
-    def track_batch_size(self, framework, pipeline, device):
+    def track_batch_size(self, framework, pipeline, device, seed):
         """The training batch size actually used (halved from the spec's on out-of-memory)."""
         return self.result["batch_size"]
 
     track_batch_size.unit = "samples"
 
-    def track_peak_memory(self, framework, pipeline, device):
-        """Peak host memory (RSS) of the training run's process: data, model, steps, evaluation.
-        Read from the run, not from a process of its own (asv's peakmem_ would spawn one more)."""
+    def track_peak_memory(self, framework, pipeline, device, seed):
+        """Peak host memory (RSS) of the training run: data, model, steps, evaluation (the process's
+        high-water mark, reset when the run starts; asv's peakmem_ would spawn one more process)."""
         return self.result["peak_rss"]
 
     track_peak_memory.unit = "bytes"

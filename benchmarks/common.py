@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from tokfrag import frameworks
+from tokfrag import frameworks, steady
 from tokfrag.spec import PIPELINES, get_pipeline, with_overrides
 
 FRAMEWORKS = list(frameworks.FRAMEWORKS)
@@ -19,13 +19,34 @@ DEVICES = list(frameworks.DEVICES)
 
 # TOKFRAG_SMOKE=1 shrinks the training budget to one epoch: for the CI smoke run only.
 SMOKE = os.environ.get("TOKFRAG_SMOKE") == "1"
+DEFAULT_SEEDS = 3  # the fewest that give an interval; `tokfrag bench --seeds N` sets $TOKFRAG_SEEDS
+
+
+def seeds() -> list[int]:
+    """The training seeds of this run: 0 .. $TOKFRAG_SEEDS - 1 (default 3).
+
+    A seed drives a run's initial weights, batch order and augmentation shifts, the same in
+    both frameworks; the token codebooks keep their own fixed seed (``Codebook.seed``)."""
+    raw = os.environ.get("TOKFRAG_SEEDS", "")
+    try:
+        n = int(raw) if raw else DEFAULT_SEEDS
+    except ValueError:
+        raise ValueError(f"TOKFRAG_SEEDS={raw!r}: expected a whole number of seeds, 1 or more") from None
+    if n < 1:
+        raise ValueError(f"TOKFRAG_SEEDS={raw!r}: expected a whole number of seeds, 1 or more")
+    return list(range(n))
+
+
+SEEDS = seeds()
 
 _CONTEXTS: dict = {}
 
 
-def spec_for(pipeline: str):
+def spec_for(pipeline: str, seed: int | None = None):
+    """The pipeline's spec, with ``seed`` (default: the spec's own) and the smoke budget if set."""
     spec = get_pipeline(pipeline)
-    return with_overrides(spec, epochs=1) if SMOKE else spec
+    overrides = ({"epochs": 1} if SMOKE else {}) | ({} if seed is None else {"seed": int(seed)})
+    return with_overrides(spec, **overrides) if overrides else spec
 
 
 class Context:
@@ -34,8 +55,8 @@ class Context:
     With ``warm_up`` (the default), one training step and one inference have run (the first
     step's time, compilation included, is kept) and the batch size was halved on out-of-memory.
     Without it nothing has run yet: asv's own warm-up (``warmup_time``) calls a timed function at
-    least once before its first sample, so a benchmark that times one function need not pay for
-    tracing the others.
+    least once before its first sample, and that first call runs the operation to steady state
+    (``timed``), so a benchmark that times one function need not pay for tracing the others.
     """
 
     def __init__(self, framework: str, pipeline: str, device: str, mode: str = "default",
@@ -47,24 +68,23 @@ class Context:
             raise NotImplementedError(f"{framework} has no mode {mode!r} / precision {precision!r}")
         self.first_step_seconds = None
         self.warm_up = warm_up
+        self.warm_ups: dict[str, list[float]] = {}  # operation -> its steady-state warm-up call times
         _, self.spec = with_oom_backoff(lambda s: self._build(framework, s, device, mode, precision),
                                         spec or spec_for(pipeline), impl.OOM_ERRORS)
 
     def _build(self, framework: str, spec, device: str, mode: str, precision: str) -> None:
         import time
 
-        from tokfrag.training import batch_order, make_trainer
+        from tokfrag.training import make_trainer
 
         self.spec = spec
         self.trainer, data = make_trainer(framework, self.spec, device, mode, precision)
         t = self.spec.train
-        idx = batch_order(t.seed, 0, len(data.train_y))[: t.batch_size]
-        self.raw_batch = self.trainer.upload(data.train_x[idx])  # uint8 samples, on the device
-        self.x = self.trainer.preprocess(self.raw_batch)
-        self.y = self.trainer.labels(data.train_y[idx])
+        # uint8 samples on the device, the preprocessed batch, its labels (tokfrag.steady.check times the same)
+        self.raw_batch, self.x, self.y = steady.step_batch(self.trainer, data, self.spec)
         self.x_eval = self.trainer.inputs(data.test_x[: t.eval_batch_size])
         self.lr = t.lr
-        self.batch_size = len(idx)
+        self.batch_size = int(self.y.shape[0])
         if not self.warm_up:
             return
         start = time.perf_counter()
@@ -72,6 +92,33 @@ class Context:
         self.first_step_seconds = time.perf_counter() - start  # includes tracing / compilation
         self.trainer.logits(self.x_eval)
         self.trainer.sync()
+
+    def run(self, op: str) -> None:
+        """One call of a timed operation, synchronised: ``train_step``, ``preprocess`` or ``inference``."""
+        t = self.trainer
+        if op == "train_step":
+            t.sync(t.train_step(self.x, self.y, self.lr))
+        elif op == "preprocess":
+            t.preprocess(self.raw_batch)
+            t.sync()
+        elif op == "inference":
+            t.logits(self.x_eval)
+            t.sync()
+        else:
+            raise ValueError(f"unknown operation {op!r}")
+
+    def timed(self, op: str) -> None:
+        """What a ``time_`` benchmark times: one call of ``op``, from steady state.
+
+        The first call in a process runs ``op`` until it is steady (``steady_state``): tracing,
+        oneDNN's primitive caches and the thread pools' start-up are paid there. asv makes that
+        first call in its warm-up phase (``warmup_time`` > 0; with a setup, every sample is one
+        call), so no sample includes it.
+        """
+        if op in self.warm_ups:
+            self.run(op)
+        else:
+            self.warm_ups[op] = steady.steady_state(lambda: self.run(op))
 
 
 def context(framework: str, pipeline: str, device: str, mode: str = "default", precision: str = "fp32",
@@ -87,15 +134,20 @@ def context(framework: str, pipeline: str, device: str, mode: str = "default", p
 
 
 def training_result(framework: str, pipeline: str, device: str, mode: str = "default",
-                    precision: str = "fp32") -> dict:
-    """The session's training run of this combination (``tokfrag.runs``): read without importing
-    any framework when an earlier benchmark of the session trained it, else trained here."""
+                    precision: str = "fp32", seed: int | None = None) -> dict:
+    """The session's training run of this combination and seed (``tokfrag.runs``): read without
+    importing any framework when an earlier benchmark of the session trained it, else trained here."""
     from tokfrag import runs
 
-    spec = spec_for(pipeline)
+    spec = spec_for(pipeline, seed)
     result = runs.result(framework, spec, device, mode, precision, train=False)
     if result is None:
         check_runnable(framework, device)
+        # The first benchmark of a combination trains every seed of the run, here: the framework
+        # is imported and the data loaded once instead of once per seed (about 3 minutes of the
+        # default run on 2 cores). Each run's peak memory is still its own (training.peak_rss).
+        for s in ([seed] + [s for s in SEEDS if s != seed] if seed in SEEDS else [seed]):
+            runs.result(framework, spec_for(pipeline, s), device, mode, precision)
         result = runs.result(framework, spec, device, mode, precision)
     return result
 

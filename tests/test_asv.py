@@ -18,9 +18,10 @@ from tokfrag.leaderboard import offline
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _asv_env(tmp_path):
-    env = dict(os.environ, HOME=str(tmp_path), TOKFRAG_SMOKE="1", TOKFRAG_RUN=f"test-{os.getpid()}")
-    return env
+def _asv_env(tmp_path, seeds: int = 2):
+    """Smoke budget, 2 training seeds (the seed axis without the default run's 3x cost)."""
+    return dict(os.environ, HOME=str(tmp_path), TOKFRAG_SMOKE="1", TOKFRAG_RUN=f"test-{os.getpid()}",
+                TOKFRAG_SEEDS=str(seeds))
 
 
 def _config(tmp_path) -> Path:
@@ -56,17 +57,19 @@ def test_quick_smoke_run_on_mnist(tmp_path, mnist):
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
     df = results_frame(tmp_path / "results")
     assert not df.empty
-    for bench in ("bench_pipelines.Training.track_accuracy", "bench_pipelines.Step.time_train_step"):
+    for bench, n in (("bench_pipelines.Training.track_accuracy", 16), ("bench_pipelines.Step.time_train_step", 8)):
         rows = df[(df.benchmark == bench) & df.params.map(lambda p: p[1].startswith("mnist/"))]
-        assert len(rows) == 8, rows  # 2 frameworks x 2 MNIST pipelines x 2 devices
+        assert len(rows) == n, rows  # 2 frameworks x 2 MNIST pipelines x 2 devices (x 2 seeds for training)
         cpu = rows[rows.params.map(lambda p: p[2] == "cpu")]
         gpu = rows[rows.params.map(lambda p: p[2] == "gpu")]
         assert (cpu.status == "ok").all(), cpu
         if shutil.which("nvidia-smi") is None:
             assert (gpu.status == "skipped").all(), gpu
-    acc = df[(df.benchmark == "bench_pipelines.Training.track_accuracy") & (df.status == "ok")].value
-    assert len(acc) == 4
-    assert ((acc > 10) & (acc <= 100)).all(), acc  # one epoch already beats chance (10%)
+    acc = df[(df.benchmark == "bench_pipelines.Training.track_accuracy") & (df.status == "ok")]
+    assert len(acc) == 8 and sorted(set(acc.params.map(lambda p: p[3]))) == ["0", "1"]  # one run per seed
+    assert ((acc.value > 10) & (acc.value <= 100)).all(), acc  # one epoch already beats chance (10%)
+    by_seed = acc.groupby(acc.params.map(lambda p: p[:3])).value.agg(lambda v: len(set(v)))
+    assert (by_seed == 2).all(), by_seed  # another seed, another run: the two accuracies differ
 
 
 @needs("pytorch")

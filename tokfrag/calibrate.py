@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 from . import frameworks
 from .augment import shift
@@ -92,10 +93,43 @@ def add_parser(sub) -> None:
     s.add_argument("--steps", type=int, default=STEPS, help=f"timed steps per loop and round (default {STEPS})")
     s.add_argument("--rounds", type=int, default=ROUNDS,
                    help=f"alternating rounds of harness, bare loop and preprocessing; medians (default {ROUNDS})")
+    s.add_argument("--steady", metavar="RESULTS_FILE", nargs="?", const="latest",
+                   help="instead: compare asv's median Step.time_train_step in RESULTS_FILE (default: this "
+                        "machine's latest results of the current commit) with the same step timed in one "
+                        "process after the same steady-state warm-up; within 10%%, or the reason")
     s.set_defaults(func=cmd_calibrate)
 
 
+def _latest_results() -> Path:
+    from .machine import machine_name
+    from .repo import git, require_checkout
+
+    root = require_checkout()
+    sha = git(root, "rev-parse", "HEAD")
+    folder = root / "results" / machine_name(root / "results")
+    found = sorted(folder.glob(f"{sha[:8]}-*.json"))
+    if not found:
+        raise UsageError(f"no results of commit {sha[:8]} under {folder}/: run `tokfrag bench` first, "
+                         "or name a results file")
+    return found[-1]
+
+
+def cmd_steady(path: str) -> int:
+    from . import steady
+
+    file = _latest_results() if path == "latest" else Path(path)
+    if not file.is_file():
+        raise UsageError(f"{file}: no such results file")
+    rows = steady.check(file)
+    if not rows:
+        raise UsageError(f"{file}: no CPU {steady.STEP} with a number to check")
+    print(f"{file}\n{steady.table(rows)}")
+    return 0
+
+
 def cmd_calibrate(args) -> int:
+    if args.steady:
+        return cmd_steady(args.steady)
     specs = [get_pipeline(n) for n in args.pipeline] if args.pipeline else list(PIPELINES.values())
     for fw in args.framework:
         frameworks.check_name(fw)

@@ -42,6 +42,8 @@ def cmd_train(args) -> int:
     pipeline = spec.get_pipeline(args.pipeline)
     if args.epochs:
         pipeline = spec.with_overrides(pipeline, epochs=args.epochs)
+    if args.seed is not None:
+        pipeline = spec.with_overrides(pipeline, seed=args.seed)
     for fw in args.framework:
         frameworks.check_name(fw)
     rows = []
@@ -81,6 +83,10 @@ def cmd_bench(args) -> int:
 
     if args.perf and (args.full or args.bench):
         raise UsageError("--perf is a fixed selection: use it without --full and -b")
+    if args.seeds is not None:
+        if args.seeds < 1:
+            raise UsageError(f"--seeds {args.seeds}: a run needs at least 1 seed (3 give an interval)")
+        os.environ["TOKFRAG_SEEDS"] = str(args.seeds)  # read by the suite (benchmarks/common.py)
     if args.against:
         from .continuous import run_args
 
@@ -101,18 +107,55 @@ def cmd_bench(args) -> int:
     for key, state in extras.items():
         if state.startswith("skipped"):
             print(f"{key.replace('_', ' on ')}: {state}", flush=True)
-    cmd = [py, "-m", "asv", "run", "--python=same", "--set-commit-hash", sha, "--machine", machine, "--show-stderr"]
-    for b in args.bench or (PERF_BENCHMARKS if args.perf else [] if args.full else DEFAULT_BENCHMARKS):
-        cmd += ["-b", b]
-    if args.quick:
-        cmd.append("--quick")
+    # --record-samples: the leaderboard's speed intervals and the gate's U test need asv's samples
+    base = [py, "-m", "asv", "run", "--python=same", "--set-commit-hash", sha, "--machine", machine, "--show-stderr",
+            "--record-samples"]
+    selection = args.bench or (PERF_BENCHMARKS if args.perf else [] if args.full else DEFAULT_BENCHMARKS)
+    cmd = base + [a for b in selection for a in ("-b", b)] + (["--quick"] if args.quick else [])
     env = dict(os.environ, TOKFRAG_RUN=uuid.uuid4().hex)
     if args.smoke:
         env["TOKFRAG_SMOKE"] = "1"
-    print("running:", " ".join(cmd), flush=True)
+    print(f"running ({os.environ.get('TOKFRAG_SEEDS', '3')} training seeds):", " ".join(cmd), flush=True)
     rc = subprocess.run(cmd, cwd=root, env=env).returncode
+    results = sorted((root / "results" / machine).glob(f"{sha[:8]}-existing-*.json"))
+    if rc == 0 and results and not args.quick:
+        _steady(base, selection, results[-1], env, root, check=not args.no_check and selection == DEFAULT_BENCHMARKS)
     print(f"\nresults: {root / 'results' / machine}/ (commit {sha[:8]})")
     return rc
+
+
+def _steady(asv_cmd: list[str], selection: list[str], path, env: dict, root, check: bool) -> None:
+    """Re-measure, once, every timing of this run whose samples spread more than stats.NOISY
+    (flagged on the leaderboard if it stays so); then compare asv's step times with an
+    in-process loop (``tokfrag.steady``)."""
+    import re
+
+    from . import stats, steady
+
+    def selected(name, key):
+        return not selection or any(re.search(b, name) or re.search(b, f"{name}({', '.join(key)})")
+                                    for b in selection)
+
+    noisy = [n for n in steady.noisy(path) if selected(n[0], n[1])]
+    if noisy:
+        print(f"\nre-measuring {len(noisy)} timing(s) whose samples spread more than {stats.NOISY:.0%}:", flush=True)
+        for name, key, spread in noisy:
+            print(f"  {name}({', '.join(key)}): {spread:.0%}", flush=True)
+        cmd = list(asv_cmd)
+        for name, key, _ in noisy:
+            cmd += ["-b", steady.selector(name, key)]
+        subprocess.run(cmd, cwd=root, env=env)
+        still = [n for n in steady.noisy(path) if selected(n[0], n[1])]
+        print(f"{len(noisy) - len(still)} now steady; {len(still)} still noisy (flagged on the leaderboard, "
+              "never deciding a speed verdict)", flush=True)
+    if check:
+        print(f"\nsteady-state check: asv's median {steady.STEP} against the same step in one process "
+              f"(within {steady.TOLERANCE:.0%}, or why not)", flush=True)
+        rows = steady.check(path)
+        print(steady.table(rows), flush=True)
+        out = path.with_name(f"steady-{path.name.split('-')[0]}.json")
+        out.write_text(json.dumps(rows, indent=1) + "\n")
+        print(f"written: {out}", flush=True)
 
 
 # --- info -----------------------------------------------------------------------------
@@ -172,6 +215,7 @@ def parser() -> argparse.ArgumentParser:
                    help="pytorch and/or tensorflow (default: both)")
     s.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
     s.add_argument("--epochs", type=int, help="override the budget (epochs)")
+    s.add_argument("--seed", type=int, help="training seed: initial weights, batch order, shifts (default 0)")
     s.add_argument("--json", metavar="FILE", help="also write the results (with the accuracy curve) to FILE")
     s.set_defaults(func=cmd_train)
 
@@ -183,6 +227,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--machine", help="machine name (default: host name, plus the GPU model if any)")
     s.add_argument("--quick", action="store_true", help="asv --quick: one sample per benchmark (no statistics)")
     s.add_argument("--smoke", action="store_true", help="shrink the training budget to one epoch (smoke test)")
+    s.add_argument("--seeds", type=int, metavar="N",
+                   help="training seeds per combination (default 3, or $TOKFRAG_SEEDS): every training metric "
+                        "is stored per seed, and the leaderboard's intervals need at least 2")
+    s.add_argument("--no-check", action="store_true",
+                   help="skip the steady-state check after the default run (asv's step times against an "
+                        "in-process loop, about 2 minutes)")
     s.add_argument("--full", action="store_true",
                    help="also run bench_perf (modes, precisions, MFU, peak, cost scaling): hours on 2 cores")
     s.add_argument("--perf", action="store_true",

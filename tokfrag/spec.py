@@ -189,6 +189,7 @@ class Codebook:
     size: int = 256  # ImageGPT used 512 colour centroids; each dataset picks its own size
     iterations: int = 25  # Lloyd iterations; the inertia changes by < 0.1% after ~20 here
     sample: int = 100_000  # training windows the fit sees (a seeded subsample), for speed
+    seed: int = 0  # the fit's own seed: fixed, so that every training seed shares one codebook
 
 
 @dataclass(frozen=True)

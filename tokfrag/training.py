@@ -85,6 +85,7 @@ def train_once(framework: str, spec: PipelineSpec, device: str = "cpu", mode: st
     (evaluation excluded), the throughput, and the training time at which the test accuracy first
     reached the dataset's target (None if it never did).
     """
+    reset_peak_rss()
     trainer, prepared = make_trainer(framework, spec, device, mode, precision)
     t = spec.train
     y_train = trainer.labels(prepared.train_y)
@@ -128,8 +129,27 @@ def train_once(framework: str, spec: PipelineSpec, device: str = "cpu", mode: st
     }
 
 
+def reset_peak_rss() -> bool:
+    """Start a new peak-memory window (Linux: ``/proc/self/clear_refs`` 5 resets VmHWM), so that a
+    run trained after another in one process reports its own peak. False where unsupported."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
 def peak_rss() -> int:
-    """Peak resident memory of this process so far, in bytes (what asv's peakmem_ reports)."""
+    """Peak resident memory of this process since ``reset_peak_rss`` (else since it started), in
+    bytes: VmHWM on Linux, ru_maxrss (what asv's peakmem_ reports) elsewhere."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024  # kB
+    except OSError:
+        pass
     import resource
 
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

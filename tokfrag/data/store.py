@@ -165,7 +165,7 @@ class Prepared:
             return self.path / "codebooks" / f"vocab-{cb.size}-min{cb.min_count}.json"
         key = (
             f"w{'x'.join(map(str, w.window))}-s{'x'.join(map(str, w.stride))}"
-            f"-k{cb.size}-i{cb.iterations}-n{cb.sample}-seed{spec.train.seed}"
+            f"-k{cb.size}-i{cb.iterations}-n{cb.sample}-seed{cb.seed}"
         )
         return self.path / "codebooks" / f"{key}.npy"
 
@@ -183,7 +183,7 @@ class Prepared:
             _log(f"{self.name}: fitting the {spec.codebook.size}-centroid codebook of {spec.name} "
                  f"on training windows", quiet)
             bar = _progress(spec.codebook.iterations, f"k-means {spec.name}", quiet)
-            centroids = fit_codebook(self.train_x, spec.windows, spec.codebook, spec.train.seed,
+            centroids = fit_codebook(self.train_x, spec.windows, spec.codebook, spec.codebook.seed,
                                      progress=bar.update if bar else None)
             if bar:
                 bar.close()

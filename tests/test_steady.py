@@ -1,0 +1,123 @@
+"""The seed axis and steady-state timing: seeds from $TOKFRAG_SEEDS, per-seed specs with one
+codebook, timed operations warmed to steady state, noisy timings found, the check's verdicts."""
+
+import copy
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import needs
+from tokfrag import stats, steady
+from tokfrag.data import store
+from tokfrag.spec import with_overrides
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURE = next((Path(__file__).parent / "data" / "compare" / "results" / "fixture").glob("*-*.json"))
+STEP = "bench_pipelines.Step.time_train_step"
+
+
+def _common():
+    sys.path.insert(0, str(REPO))
+    try:
+        from benchmarks import common
+    finally:
+        sys.path.remove(str(REPO))
+    return common
+
+
+def test_seeds_default_to_three_and_follow_the_environment(monkeypatch):
+    common = _common()
+    monkeypatch.delenv("TOKFRAG_SEEDS", raising=False)
+    assert common.seeds() == [0, 1, 2]
+    monkeypatch.setenv("TOKFRAG_SEEDS", "5")
+    assert common.seeds() == [0, 1, 2, 3, 4]
+    for bad in ("0", "-1", "three"):
+        monkeypatch.setenv("TOKFRAG_SEEDS", bad)
+        with pytest.raises(ValueError, match="TOKFRAG_SEEDS"):
+            common.seeds()
+
+
+def test_a_seed_changes_the_training_run_but_not_the_codebook():
+    common = _common()
+    base = common.spec_for("mnist/token")
+    seeded = common.spec_for("mnist/token", 2)
+    assert seeded.train.seed == 2 and base.train.seed == 0
+    assert seeded.train == with_overrides(base, seed=2).train  # nothing else changes
+    cached = store.Prepared.__new__(store.Prepared)
+    cached.path = Path("/cache/mnist")
+    assert cached.codebook_path(seeded) == cached.codebook_path(base)  # k-means keeps Codebook.seed
+
+
+def test_cli_refuses_zero_seeds():
+    r = subprocess.run([sys.executable, "-m", "tokfrag.cli", "bench", "--seeds", "0"], capture_output=True, text=True)
+    assert r.returncode == 2 and "--seeds 0" in r.stderr
+
+
+def test_steady_state_waits_for_stable_calls():
+    delays = iter([0.05, 0.03, 0.02] + [0.005] * 100)
+    times = steady.steady_state(lambda: time.sleep(next(delays)), min_calls=6, min_seconds=0.0, max_seconds=10)
+    assert 6 <= len(times) < 20
+    assert times[0] > 4 * times[-1]  # the slow first calls were warm-up, the last ones steady
+
+
+def test_steady_state_gives_up_at_max_seconds():
+    grow = iter(0.001 * 2 ** i for i in range(40))  # never steady: each call doubles
+    start = time.perf_counter()
+    steady.steady_state(lambda: time.sleep(next(grow)), min_seconds=0.0, max_seconds=0.2)
+    assert time.perf_counter() - start < 2
+
+
+@needs("pytorch")
+def test_a_timed_operation_warms_up_on_its_first_call_only(mnist):
+    common = _common()
+    ctx = common.context("pytorch", "mnist/fragment", "cpu", warm_up=False)
+    ctx.timed("train_step")
+    calls = len(ctx.warm_ups["train_step"])
+    assert calls >= 6
+    ctx.timed("train_step")
+    assert len(ctx.warm_ups["train_step"]) == calls and set(ctx.warm_ups) == {"train_step"}
+    with pytest.raises(ValueError, match="unknown operation"):
+        ctx.run("backward")
+
+
+def _with_samples(tmp_path, samples: list[float]) -> Path:
+    doc = json.loads(FIXTURE.read_text())
+    doc = copy.deepcopy(doc)
+    col = {c: i for i, c in enumerate(doc["result_columns"])}
+    entry = doc["results"][STEP]
+    entry[col["samples"]][0] = samples
+    entry[col["result"]][0] = sorted(samples)[len(samples) // 2]
+    path = tmp_path / FIXTURE.name
+    path.write_text(json.dumps(doc))
+    (tmp_path / "benchmarks.json").write_text((FIXTURE.parents[1] / "benchmarks.json").read_text())
+    return path
+
+
+def test_noisy_timings_are_found_by_their_spread(tmp_path):
+    steady_samples = [0.050, 0.051, 0.049, 0.050, 0.052]
+    assert steady.noisy(_with_samples(tmp_path, steady_samples)) == []
+    found = steady.noisy(_with_samples(tmp_path, [0.050, 0.080, 0.049, 0.095, 0.052]))
+    assert [(name, spread > stats.NOISY) for name, _, spread in found] == [(STEP, True)]
+    name, key, _ = found[0]
+    regex = steady.selector(name, key)
+    assert regex == r"^bench_pipelines\.Step\.time_train_step\('pytorch',\ 'mnist/fragment',\ 'cpu'\)$"
+
+
+def test_asv_steps_reads_cpu_medians(tmp_path):
+    steps = steady.asv_steps(_with_samples(tmp_path, [0.050, 0.051, 0.049]))
+    assert steps == {("pytorch", "mnist/fragment"): {"median": 0.050, "spread": pytest.approx(0.02), "samples": 3}}
+
+
+def test_check_verdicts_name_the_reason():
+    calm, busy = {"spread": 0.02}, {"spread": 0.30}
+    assert steady.why(calm, calm, 1.05) == "ok" and steady.why(calm, calm, 0.91) == "ok"
+    assert "asv's samples spread 30%" in steady.why(busy, calm, 1.6)
+    assert "in-process loop spread 30%" in steady.why(calm, busy, 1.6)
+    assert "both steady but apart" in steady.why(calm, calm, 1.6)
+    row = {"framework": "tensorflow", "pipeline": "video/fragment", "asv_median": 0.0831, "asv_spread": 0.04,
+           "loop_median": 0.0519, "loop_spread": None, "ratio": 1.6, "verdict": "x"}
+    assert "tensorflow video/fragment       83.1     4%     51.9      —     1.60  x" in steady.table([row])
