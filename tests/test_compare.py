@@ -280,7 +280,7 @@ def test_one_seed_falls_back_to_the_tolerance(tmp_path):
     assert row.status == "regressed" and result.exit_code == 1, result.table()
     assert row.change == "-1.20 pt" and row.note == "1 seed (0): no interval, tolerance 1 pt"
     assert _run(base, head, accuracy_tol=1.5).exit_code == 0  # inside a wider stated tolerance
-    assert _row(result, THROUGHPUT).note == "mean of 1 seeds"
+    assert _row(result, THROUGHPUT).note == "mean of 1 seed"
 
 
 def test_seeds_on_one_side_only_are_named_and_not_judged(tmp_path):

@@ -219,4 +219,5 @@ def judge_seeds(kind: str, base: dict, head: dict, factor: float, accuracy_tol: 
         return judge_time_to_target_seeds(base, head, factor)
     bm, hm = statistics.fmean(base.values()), statistics.fmean(head.values())
     status, change, note = judge_pair(kind, Combo(bm), Combo(hm), factor, accuracy_tol)
-    return status, bm, hm, change, "; ".join(x for x in (f"mean of {len(base)} seeds", note) if x)
+    mean = f"mean of {len(base)} seed{'s' if len(base) != 1 else ''}"
+    return status, bm, hm, change, "; ".join(x for x in (mean, note) if x)
