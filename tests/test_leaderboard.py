@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import results_frame
-from tokfrag import leaderboard, params, results, spec
+from tokfrag import leaderboard, params, results, spec, stats
 from tokfrag.leaderboard import cli, export, model
 
 REPO = Path(__file__).resolve().parents[1]
@@ -98,10 +98,12 @@ def quoted(values):
 
 
 def write_results(root, machine="laptop", commit=COMMIT, date=DATE_MS, gpu=True, seeds=False,
-                  value=metric, bench_params=None, extra=None, scaling=False):
+                  value=metric, bench_params=None, extra=None, scaling=False, samples=None):
     """One asv results file (format v2) plus machine.json and benchmarks.json under ``root``.
 
-    ``scaling``: add bench_perf.Scaling's benchmarks (to ``bench_params`` or the default ones)."""
+    ``scaling``: add bench_perf.Scaling's benchmarks (to ``bench_params`` or the default ones).
+    ``samples(name, params)``: asv's samples of a combination (a list, or None), as
+    ``asv run --record-samples`` stores them in the ``samples`` result column."""
     bench_params = dict(bench_params or {n: p + (("seed",) if seeds and "Training" in n else ())
                                          for n, p in BENCHMARKS.items()})
     if scaling:
@@ -117,9 +119,10 @@ def write_results(root, machine="laptop", commit=COMMIT, date=DATE_MS, gpu=True,
          "ram": str(16 * 2**30), "version": 1}))
     out = {}
     for name, names in bench_params.items():
-        combos = itertools.product(*(VALUES[k] for k in names))
-        out[name] = [[value(name, dict(zip(names, c), _gpu=gpu)) for c in combos],
-                     [quoted(VALUES[k]) for k in names], "1", date]
+        combos = [dict(zip(names, c), _gpu=gpu) for c in itertools.product(*(VALUES[k] for k in names))]
+        out[name] = [[value(name, p) for p in combos], [quoted(VALUES[k]) for k in names], "1", date]
+        if samples is not None:  # duration and the stats_* columns stay null; samples is column 11
+            out[name] += [None] * 7 + [[samples(name, p) for p in combos]]
     doc = {"commit_hash": commit, "env_name": "existing-py_usr_bin_python3.11", "date": date,
            "params": {"arch": "x86_64", "cpu": "Test CPU @ 3GHz", "machine": machine, "num_cpu": "8",
                       "os": "Linux 6.1", "ram": str(16 * 2**30), "python": "3.11"},
@@ -208,7 +211,12 @@ def test_seeds_give_mean_and_sd(tmp_path):
                                                       "device": "cpu"})
     cell = row.cells["accuracy"]
     assert cell.n == 3 and cell.mean == pytest.approx(96.1) and cell.sd == pytest.approx(0.1)
-    assert "96.10 <span class=\"sd\">± 0.10</span>" in leaderboard.page(board)
+    assert cell.values == pytest.approx({"0": 96.0, "1": 96.1, "2": 96.2})
+    text = leaderboard.page(board)
+    assert "96.10 <span class=\"sd\">± 0.10</span>" in text
+    # the tooltip: every seed, and the t interval of the mean: 96.1 ± 4.303 * 0.1 / sqrt(3) = ± 0.248
+    assert ('title="%; mean ± sd of 3 seeds (0: 96.00, 1: 96.10, 2: 96.20); '
+            '95% CI of the mean [95.85, 96.35] (Student t)"') in text
 
 
 def test_extra_params_are_row_keys_and_narrower_benchmarks_broadcast(tmp_path):
@@ -294,6 +302,213 @@ def test_head_to_head(results_dir):
     assert len(fvp) == 8
     assert all(d.speed_ratio == pytest.approx(0.8) for d in fvp if d.a.machine == "gpubox")
     assert all(d.speed_ratio is None for d in fvp if d.a.machine == "laptop" and d.a.device == "gpu")
+
+
+# --- intervals and verdicts ------------------------------------------------------------
+
+# token vs fragment per framework and seed: PyTorch's differ inside the seed noise (differences -1, 3, -2),
+# TensorFlow's outside it (4.0, 3.9, 4.2: 95% interval [3.65, 4.41])
+ACCURACY = {("pytorch", "token"): [90.0, 92.0, 88.0], ("pytorch", "fragment"): [91.0, 89.0, 90.0],
+            ("tensorflow", "token"): [97.0, 97.2, 97.1], ("tensorflow", "fragment"): [93.0, 93.3, 92.9]}
+STEADY = (-2, -1, 0, 1, 2, 0, 1, -1)  # per cent: a relative IQR of 2%
+NOISY = (0.7, 0.9, 1.0, 1.1, 1.4, 1.0, 0.8, 1.3)  # a relative IQR of 28%
+
+
+def seeded_accuracy(name, p):
+    if name.endswith("track_accuracy") and p["device"] == "cpu":
+        return ACCURACY[(p["framework"], p["pipeline"].split("/")[1])][int(p["seed"])]
+    return metric(name, p)
+
+
+def step_samples(name, p):
+    """asv's samples of Step.time_train_step on the CPU: token's step 1.2x fragment's; TensorFlow
+    token's samples noisy."""
+    if not name.endswith("time_train_step") or p.get("device") != "cpu":
+        return None
+    token = p["pipeline"].endswith("token")
+    base = 0.030 if token else 0.025
+    if token and p["framework"] == "tensorflow":
+        return [base * f for f in NOISY]
+    return [base * (1 + 0.01 * i) for i in STEADY]
+
+
+@pytest.fixture
+def verdict_dir(tmp_path):
+    write_results(tmp_path, "laptop", gpu=False, seeds=True, value=seeded_accuracy, samples=step_samples)
+    return tmp_path
+
+
+def duel(duels, **params):
+    return next(d for d in duels if all(d.a.params.get(k) == v for k, v in params.items()))
+
+
+def page_row(text, first, *words):
+    """The text of the one table row of the page that starts with ``first`` and holds every one of ``words``."""
+    rows = [r for r in Page(text).rows if r.startswith(first + " ") and all(w in r for w in words)]
+    assert len(rows) == 1, (words, rows)
+    return rows[0]
+
+
+def verdict_text(text):
+    """The sentences that open the (first) dataset section, as text."""
+    start = text.index('<div class="verdicts">')
+    return " ".join(text[start:text.index("</div>", start)].split())
+
+
+def test_accuracy_verdicts_inside_and_outside_the_seed_noise(verdict_dir):
+    board, warned = build(verdict_dir)
+    assert not warned
+    tvf = model.token_vs_fragment(board.rows)
+    pt, tf = duel(tvf, framework="pytorch", device="cpu"), duel(tvf, framework="tensorflow", device="cpu")
+    assert pt.accuracy.n == 3 and pt.accuracy.estimate == pytest.approx(0.0)
+    assert pt.accuracy.lo == pytest.approx(-6.5724, abs=1e-4)  # sd sqrt(7), half 4.303 * 2.6458 / sqrt(3)
+    assert pt.accuracy_verdict == "no clear difference"
+    assert tf.accuracy.lo == pytest.approx(3.6539, abs=1e-4) and tf.accuracy.hi == pytest.approx(4.4128, abs=1e-4)
+    assert tf.accuracy_verdict == "token better"
+    fvp = model.tensorflow_vs_pytorch(board.rows)
+    assert duel(fvp, pipeline="mnist/token", device="cpu").accuracy_verdict == "TensorFlow better"  # +7.1 [2.3, 11.9]
+    text = leaderboard.page(board)
+    assert page_row(text, "PyTorch", "laptop", "pts").startswith(
+        "PyTorch cpu laptop +0.00 pts [−6.57, +6.57] 3 no clear difference")
+    assert page_row(text, "TensorFlow", "laptop", "pts").startswith(
+        "TensorFlow cpu laptop +4.03 pts [+3.65, +4.41] 3 token better")
+    sentence = verdict_text(text)
+    assert ("p", {"data-device": "cpu", "data-machine": "laptop"}) in Page(text).tags  # filtered with its rows
+    assert "On mnist (laptop, cpu, 3 seeds): token is more accurate than fragment in TensorFlow " \
+           "(+4.03 pts, 95% CI [3.65, 4.41]); no clear accuracy difference between token and fragment " \
+           "for 1 of 2 frameworks; TensorFlow is more accurate than PyTorch for fragment" in sentence
+    assert "in PyTorch (" not in sentence.split(". ")[0]  # no claim where the interval holds zero
+    dl = [d for d in export.duels(board) if d["comparison"] == "token_vs_fragment"]
+    assert [(d["framework_a"], d["accuracy_seeds"], d["accuracy_verdict"]) for d in dl] == [
+        ("pytorch", 3, "no clear difference"), ("tensorflow", 3, "token better")]
+    assert dl[1]["accuracy_lo"] == pytest.approx(3.6539, abs=1e-4)
+    rows = list(csv.DictReader(io.StringIO(export.duels_to_csv(board))))
+    assert [r["accuracy_verdict"] for r in rows if r["comparison"] == "token_vs_fragment"] == [
+        "no clear difference", "token better"]
+
+
+def test_exports_carry_every_seed(verdict_dir):
+    board, _ = build(verdict_dir)
+    recs = json.loads(export.to_json(board))
+    tf_token = next(r for r in recs if r["pipeline"] == "mnist/token" and r["framework"] == "tensorflow"
+                    and r["device"] == "cpu")
+    assert tf_token["accuracy_values"] == {"0": 97.0, "1": 97.2, "2": 97.1} and tf_token["accuracy_n"] == 3
+    assert tf_token["train_step_spread"] == pytest.approx(0.275, abs=1e-3)
+    rows = list(csv.DictReader(io.StringIO(export.to_csv(board))))
+    row = next(r for r in rows if r["pipeline"] == "mnist/token" and r["framework"] == "tensorflow"
+               and r["device"] == "cpu")
+    assert row["accuracy_values"] == "0:97.0;1:97.2;2:97.1"
+    skipped = next(r for r in rows if r["device"] == "gpu")
+    assert skipped["accuracy_values"] == "" and skipped["accuracy_status"] == "skipped"
+
+
+def test_one_seed_gives_no_interval(tmp_path, monkeypatch):
+    monkeypatch.setitem(VALUES, "seed", ["0"])
+    write_results(tmp_path, seeds=True, value=seeded_accuracy)
+    board, _ = build(tmp_path)
+    tvf = model.token_vs_fragment(board.rows)
+    tf = duel(tvf, framework="tensorflow", device="cpu")
+    assert tf.accuracy.n == 1 and not tf.accuracy.has_interval and tf.accuracy_verdict == "1 seed: no interval"
+    assert tf.speed_verdict == "throughput only: no interval"  # no step samples: no interval either
+    text = leaderboard.page(board)
+    assert '97.00 <span class="sd">1 seed</span>' in text
+    assert page_row(text, "TensorFlow", "cpu", "pts").startswith(
+        "TensorFlow cpu laptop +4.00 pts 1 1 seed: no interval")
+    sentences = verdict_text(text)
+    assert "On mnist (laptop, cpu, 1 seed): 1 seed: no interval, so no accuracy verdict." in sentences
+    assert " better" not in sentences and "more accurate" not in sentences
+    assert {d["accuracy_verdict"] for d in export.duels(board)} == {"1 seed: no interval"}
+
+
+def test_results_without_a_seed_parameter_are_one_seed(results_dir):
+    board, _ = build(results_dir)
+    assert {d.accuracy_verdict for d in model.token_vs_fragment(board.rows) if d.accuracy} == {stats.ONE_SEED}
+    assert '96.00 <span class="sd">1 seed</span>' in leaderboard.page(board)
+
+
+def test_results_from_before_the_seed_parameter_still_count(tmp_path):
+    """benchmarks.json names the seed once the suite has it; a machine's older results lack it."""
+    write_results(tmp_path, "old", gpu=False)
+    write_results(tmp_path, "new", gpu=False, seeds=True)  # rewrites benchmarks.json with the seed
+    board, warned = build(tmp_path)
+    assert not [w for w in warned if "parameters" in w]
+    cpu = {"pipeline": "mnist/fragment", "framework": "pytorch", "device": "cpu"}
+    old = next(r for r in board.rows if r.machine == "old" and r.params == cpu)
+    assert old.cells["accuracy"].values == {"default": 96.0} and old.cells["throughput"].status == "ok"
+    new = next(r for r in board.rows if r.machine == "new" and r.params == cpu)
+    assert new.cells["accuracy"].values == pytest.approx({"0": 96.0, "1": 96.1, "2": 96.2})
+
+
+def test_step_time_verdicts_from_asv_samples(verdict_dir):
+    board, _ = build(verdict_dir)
+    tvf = model.token_vs_fragment(board.rows)
+    pt, tf = duel(tvf, framework="pytorch", device="cpu"), duel(tvf, framework="tensorflow", device="cpu")
+    assert len(pt.a.cells["train_step"].samples) == 8
+    assert pt.step.estimate == pytest.approx(1.2) and pt.step.lo > 1 and pt.speed_verdict == "fragment faster"
+    assert tf.step.noisy and tf.speed_verdict == "noisy: re-measure"
+    fvp = model.tensorflow_vs_pytorch(board.rows)
+    assert duel(fvp, pipeline="mnist/fragment", device="cpu").speed_verdict == "no clear difference"
+    text = leaderboard.page(board)
+    assert page_row(text, "PyTorch", "pts").endswith("1.20× [1.18, 1.22] fragment faster")
+    assert page_row(text, "TensorFlow", "pts").endswith("noisy noisy: re-measure")
+    sentences = verdict_text(text)
+    assert "Token&#x27;s step is slower than fragment&#x27;s in PyTorch (1.20×, 95% CI [1.18, 1.22])" in sentences
+    assert "token vs fragment step times are noisy for 1 of 2 frameworks (re-measure)" in sentences
+
+
+def test_noisy_timings_are_flagged(verdict_dir):
+    board, _ = build(verdict_dir)
+    row = next(r for r in board.rows if r.params == {"pipeline": "mnist/token", "framework": "tensorflow",
+                                                      "device": "cpu"})
+    assert row.cells["train_step"].noisy and row.cells["train_step"].spread == pytest.approx(0.275, abs=1e-3)
+    text = leaderboard.page(board)
+    noisy = [a for t, a in Page(text).tags if t == "td" and "noisy" in a.get("class", "").split()
+             and "st-ok" in a.get("class", "")]
+    assert len(noisy) == 1
+    assert noisy[0]["title"] == "s; spread 28% > 10%: re-measure; not used for verdicts"
+    steady = next(r for r in board.rows if r.params == {"pipeline": "mnist/token", "framework": "pytorch",
+                                                         "device": "cpu"})
+    assert not steady.cells["train_step"].noisy
+    assert 'title="s; 8 asv samples, spread 2% (interquartile range / median)"' in text
+
+
+def test_implausible_samples_are_dropped_with_a_warning(tmp_path):
+    write_results(tmp_path, gpu=False, samples=lambda n, p: [0.02, -1.0, 0.03] if n.endswith("time_train_step")
+                  else None)
+    board, warned = build(tmp_path)
+    assert any("samples are not a list of plausible s values" in w for w in warned)
+    assert all(r.cells["train_step"].samples == () for r in board.rows)
+    assert all(r.cells["train_step"].status == "ok" for r in board.rows if r.device == "cpu")
+
+
+def test_methods_are_named_once(verdict_dir):
+    board, _ = build(verdict_dir)
+    text = leaderboard.page(board)
+    assert text.count(stats.METHOD_PAIRED) == 1
+    assert text.count(leaderboard.render._e(stats.METHOD_RATIO)) == 1
+
+
+def test_unmeasured_rows_are_hidden_behind_one_control(results_dir):
+    board, _ = build(results_dir)
+    text = leaderboard.page(board)
+    page = Page(text)
+    toggles = [a for t, a in page.tags if t == "input" and a.get("id") == "show-unmeasured"]
+    assert len(toggles) == 1 and "checked" not in toggles[0]  # hidden by default
+    assert "show 4 unmeasured combinations" in text  # laptop has no GPU: its 4 GPU rows measured nothing
+    rows = [a for t, a in page.tags if t == "tr" and "data-device" in a and "data-v" not in a]
+    board_rows = board.datasets()["mnist"]
+    assert [not r.measured for r in board_rows] == [False] * 12 + [True] * 4  # measured rows first
+    hidden = [r for r in board_rows if not r.measured]
+    assert {(r.machine, r.device) for r in hidden} == {("laptop", "gpu")}
+    assert sum(a.get("class") == "unmeasured" for a in rows) == 4
+    assert 'getElementById("show-unmeasured")' in leaderboard.render.JS  # the filter script honours it
+
+
+def test_no_unmeasured_rows_no_control(tmp_path):
+    write_results(tmp_path, "gpubox")
+    board, _ = build(tmp_path)
+    assert all(r.measured for r in board.rows)
+    assert 'id="show-unmeasured"' not in leaderboard.page(board)
 
 
 def test_page_is_self_contained_with_a_strict_csp(results_dir):
@@ -629,8 +844,10 @@ def test_csv_and_json_exports(results_dir):
     assert len(recs) == 16 and recs[0]["rank"] == 1 and recs[0]["accuracy"] == 96.0
     skipped = [r for r in recs if r["machine"] == "laptop" and r["device"] == "gpu"]
     assert all(r["accuracy"] is None and r["accuracy_status"] == "skipped" for r in skipped)
+    assert recs[0]["accuracy_values"] == {"default": 96.0}  # no seed parameter: one run, the spec's seed
     rows = list(csv.DictReader(io.StringIO(export.to_csv(board))))
     assert len(rows) == 16 and rows[0]["accuracy"] == "96.0" and rows[0]["dataset"] == "mnist"
+    assert rows[0]["accuracy_values"] == "default:96.0"
     assert {r["parity"] for r in rows} == {"pass", "fail (2 checks)", "not checked"}
     pd = pytest.importorskip("pandas")
     df = pd.read_csv(io.StringIO(export.to_csv(board)))
@@ -650,6 +867,12 @@ def test_publish_cli_writes_page_and_exports(results_dir, tmp_path, capsys):
     args = parser.parse_args(["publish", "--results", str(results_dir), "--html", str(html), "--no-asv",
                               "--format", "json"])
     assert args.func(args) == 0 and len(json.loads(capsys.readouterr().out)) == 16
+    args = parser.parse_args(["publish", "--results", str(results_dir), "--html", str(html), "--no-asv",
+                              "--format", "duels-json"])
+    assert args.func(args) == 0
+    duels = json.loads(capsys.readouterr().out)
+    assert len(duels) == 12  # 8 token vs fragment + 8 TF vs PT, less the 4 pairs of laptop's GPU (unmeasured)
+    assert {d["accuracy_verdict"] for d in duels} == {"1 seed: no interval"}
 
 
 def test_publish_cli_errors(tmp_path, capsys):

@@ -2,7 +2,8 @@
 
     board = build("results")            # read and validate (warnings name skipped files)
     write(board, "html")                # -> html/leaderboard.html, self-contained
-    export.to_csv(board)                # the same table for pandas
+    export.to_csv(board)                # the same table for pandas, every seed's value included
+    export.duels_to_csv(board)          # the head-to-head pairs with their 95% intervals and verdicts
 
 ``tokfrag publish`` / ``tokfrag serve`` are in ``.cli``; ``.asv_plugin`` rewrites the page
 inside every ``asv publish`` (which deletes and rebuilds html_dir). Neither torch nor

@@ -1,5 +1,5 @@
 """Aggregation: records -> one row per machine x parameters, one cell per column (mean ± sd
-over seeds), and each machine's context."""
+over seeds, each seed's value and asv's timing samples kept), and each machine's context."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections import defaultdict
 
 from ..params import count as count_parameters
 from ..spec import get_pipeline
-from .board import Cell, Machine, Row
+from .board import NO_SEED, Cell, Machine, Row
 from .columns import COLUMNS, PARITY
 from .defaults import ROW_PARAMS
 
@@ -22,12 +22,17 @@ PACKAGES = ("torch", "torchvision", "timm", "tensorflow", "tensorflow-cpu", "ker
 
 
 def aggregate(records: list) -> Cell:
+    """One cell from the records of its seeds: mean ± sd of the ok ones, each seed's value kept
+    (for pairing rows seed by seed) and asv's timing samples kept (for intervals of step times)."""
     if not records:
         return Cell("missing")
     link = records[0].link
-    ok = [r.value for r in records if r.status == "ok"]
+    ok = [r for r in records if r.status == "ok"]
     if ok:
-        return Cell("ok", statistics.fmean(ok), statistics.stdev(ok) if len(ok) > 1 else None, len(ok), link)
+        values = [r.value for r in ok]
+        return Cell("ok", statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else None,
+                    len(values), link, values={NO_SEED if r.seed is None else r.seed: r.value for r in ok},
+                    samples=tuple(x for r in ok for x in r.samples))
     return Cell("failed" if any(r.status == "failed" for r in records) else "skipped", link=link)
 
 

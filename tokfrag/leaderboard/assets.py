@@ -2,8 +2,10 @@
 
 Kept as strings, not package data files, so the page builds from any install of tokfrag.
 The script sorts a table when a column header is clicked (missing values stay last) and
-hides every element (table rows, plot points and lines) whose ``data-device`` or ``data-machine`` is
-unticked in the filters.
+hides every element (table rows, plot points and lines, verdict paragraphs) whose ``data-device``
+or ``data-machine`` is unticked in the filters; rows of class ``unmeasured`` (nothing measured)
+stay hidden until the page's one ``#show-unmeasured`` box is ticked. Each section's ``.count``
+says how many of its board rows are shown.
 """
 
 CSS = """
@@ -40,6 +42,11 @@ td.name { display: table-cell; }
 .st-missing, .st-skipped { color: var(--mute); font-style: italic; }
 .st-failed, .par-fail { color: var(--bad); }
 .st-not-reached { color: var(--warn); }
+.noisy { color: var(--warn); }
+.flag { font-size: 10px; border: 1px solid var(--warn); border-radius: 3px; padding: 0 3px; margin-left: 3px; }
+.verdicts p { margin: 4px 0; max-width: 1100px; }
+.verdict { color: var(--mute); }
+.verdict.decided { color: var(--fg); font-weight: 600; }
 .par-pass { color: var(--good); }
 .rep-token { color: var(--token); font-weight: 600; }
 .rep-fragment { color: var(--fragment); font-weight: 600; }
@@ -91,11 +98,12 @@ JS = """
       on[k] = on[k] || new Set();
       if (box.checked) { on[k].add(box.value); }
     });
+    var all = document.getElementById("show-unmeasured"), unmeasured = all !== null && all.checked;
     document.querySelectorAll("[data-machine]").forEach(function (el) {
       var show = Object.keys(on).every(function (k) {
         return !el.hasAttribute("data-" + k) || on[k].has(el.getAttribute("data-" + k));
       });
-      el.classList.toggle("off", !show);
+      el.classList.toggle("off", !show || (!unmeasured && el.classList.contains("unmeasured")));
     });
     document.querySelectorAll("section[data-dataset]").forEach(function (s) {
       var rows = s.querySelectorAll("table.board tbody tr");
@@ -106,7 +114,7 @@ JS = """
   document.querySelectorAll("th[data-type] button").forEach(function (b) {
     b.addEventListener("click", function () { sort(b.parentNode); });
   });
-  document.querySelectorAll("input[data-filter]").forEach(function (box) {
+  document.querySelectorAll("input[data-filter], #show-unmeasured").forEach(function (box) {
     box.addEventListener("change", filter);
   });
   filter();

@@ -1,6 +1,10 @@
 """The leaderboard's data: rows of cells, machines, head-to-head duels and cost-scaling points.
 
 What ``render`` and ``export`` read; ``model.build`` makes it from the results.
+
+A cell keeps what its mean was made of (each seed's value, asv's timing samples), so that a
+duel can pair two rows seed by seed and compare step times with an interval (``tokfrag.stats``)
+rather than from two means alone.
 """
 
 from __future__ import annotations
@@ -8,8 +12,20 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
+
+from .. import stats
+from .columns import PARITY
 
 SCALING_DEVICE = "cpu"  # bench_perf.Scaling runs on the CPU only
+NO_SEED = "default"  # the seed key of a benchmark without a seed parameter: one run with the spec's seed
+THROUGHPUT_ONLY = "throughput only: no interval"  # speed verdict of a pair without step samples on both sides
+NO_COMMON_SEED = "no seed in common: no interval"
+
+
+def seed_order(seed: str):
+    """Seeds in numeric order ("2" before "10"), named ones after."""
+    return (0, int(seed), "") if seed.isdecimal() else (1, 0, seed)
 
 
 @dataclass
@@ -21,6 +37,23 @@ class Cell:
     sd: float | None = None
     n: int = 0
     link: str = ""  # asv's graph page for this benchmark and combination
+    values: dict[str, float] = field(default_factory=dict)  # seed (NO_SEED without one) -> value, ok runs only
+    samples: tuple[float, ...] = ()  # asv's timing samples (time_* benchmarks run with --record-samples)
+
+    @property
+    def summary(self) -> stats.Summary | None:
+        """Mean, sd and the 95% t interval of the mean over the seeds."""
+        return stats.summarize(self.values.values()) if self.values else None
+
+    @property
+    def spread(self) -> float | None:
+        """Relative interquartile range of the timing samples (None with fewer than 3)."""
+        return stats.relative_iqr(self.samples)
+
+    @property
+    def noisy(self) -> bool:
+        """The samples spread more than stats.NOISY: re-measure, and decide no verdict with them."""
+        return stats.is_noisy(self.samples)
 
 
 @dataclass
@@ -46,6 +79,12 @@ class Row:
         cell = self.cells[key]
         return cell.mean if cell.status == "ok" else None
 
+    @property
+    def measured(self) -> bool:
+        """Any metric is ok (parity, a property of the pipeline broadcast to every row, does not count):
+        a row that measured nothing is a combination this machine cannot run, hidden by default."""
+        return any(c.status == "ok" for k, c in self.cells.items() if k != PARITY.key)
+
 
 @dataclass
 class Machine:
@@ -60,10 +99,15 @@ class Machine:
 
 @dataclass
 class Duel:
-    """Two rows that differ in one parameter only: ``a`` against ``b``."""
+    """Two rows that differ in one parameter only: ``a`` against ``b``, named ``names`` in verdicts.
+
+    Accuracy is compared seed by seed (``accuracy``: stats.paired), speed by the ratio of step times
+    from asv's samples (``step``: stats.ratio, a / b, lower is faster); where either side has no step
+    samples, by the throughput ratio alone (``time_ratio``, no interval)."""
 
     a: Row
     b: Row
+    names: tuple[str, str] = ("a", "b")  # ("token", "fragment"), ("TensorFlow", "PyTorch")
 
     @property
     def accuracy_diff(self) -> float | None:
@@ -72,8 +116,43 @@ class Duel:
 
     @property
     def speed_ratio(self) -> float | None:
+        """Throughput a / b (above 1: a trains more samples per second)."""
         a, b = self.a.value("throughput"), self.b.value("throughput")
         return None if a is None or not b else a / b
+
+    @cached_property
+    def accuracy(self) -> stats.Interval | None:
+        """a - b in accuracy points over the seeds both rows ran, with its 95% interval."""
+        if self.accuracy_diff is None:
+            return None
+        return stats.paired(self.a.cells["accuracy"].values, self.b.cells["accuracy"].values)
+
+    @property
+    def accuracy_verdict(self) -> str:
+        if self.accuracy_diff is not None and self.accuracy is None:
+            return NO_COMMON_SEED
+        return stats.verdict(self.accuracy, *self.names)
+
+    @cached_property
+    def step(self) -> stats.Interval | None:
+        """Step time a / b from asv's samples of both rows, with its 95% interval (None without samples)."""
+        a, b = self.a.cells["train_step"], self.b.cells["train_step"]
+        if a.status != "ok" or b.status != "ok":
+            return None
+        return stats.ratio(a.samples, b.samples)
+
+    @property
+    def time_ratio(self) -> float | None:
+        """Time a / b (above 1: a is slower): of a step, or per sample from the throughputs."""
+        if self.step is not None:
+            return self.step.estimate
+        return 1 / self.speed_ratio if self.speed_ratio else None
+
+    @property
+    def speed_verdict(self) -> str:
+        if self.step is not None:
+            return stats.faster(self.step, *self.names)
+        return THROUGHPUT_ONLY if self.time_ratio is not None else stats.NOT_MEASURED
 
 
 @dataclass
@@ -93,6 +172,10 @@ class ScalingPoint:
     device: str = SCALING_DEVICE
     cells: dict[str, Cell] = field(default_factory=dict)
 
+    @property
+    def measured(self) -> bool:
+        return any(v is not None for v in (self.units, self.step_seconds, self.peak_memory))
+
 
 @dataclass
 class Board:
@@ -102,14 +185,16 @@ class Board:
     scaling: list[ScalingPoint] = field(default_factory=list)  # ordered by framework, representation, machine, window
 
     def datasets(self) -> dict[str, list[Row]]:
-        """Dataset -> its rows, ranked by accuracy (rows without one last), then throughput."""
+        """Dataset -> its rows, ranked by accuracy (rows without one last), then throughput; rows that
+        measured nothing come last."""
         out: dict[str, list[Row]] = defaultdict(list)
         for row in self.rows:
             out[row.dataset].append(row)
 
-        def rank(row):
+        def rank(row):  # rows that measured nothing last
             acc, thr = row.value("accuracy"), row.value("throughput")
-            return (acc is None, -(acc or 0.0), thr is None, -(thr or 0.0), row.machine, sorted(row.params.items()))
+            return (acc is None, -(acc or 0.0), thr is None, -(thr or 0.0), not row.measured, row.machine,
+                    sorted(row.params.items()))
 
         return {name: sorted(rows, key=rank) for name, rows in sorted(out.items())}
 

@@ -17,7 +17,9 @@ from . import export
 from .model import build
 from .render import FILENAME, write
 
-FORMATS = ("html", "csv", "json")
+FORMATS = ("html", "csv", "json", "duels-csv", "duels-json")
+EXPORTS = {"csv": export.to_csv, "json": export.to_json, "duels-csv": export.duels_to_csv,
+           "duels-json": export.duels_to_json}
 
 
 def _warn(command: str, message: str) -> None:
@@ -50,7 +52,7 @@ def _run_asv_publish(repo: Path, conf: dict, results_dir: Path, html_dir: Path) 
 
 def cmd_publish(args) -> int:
     if args.output and args.format == "html":
-        raise UsageError("--output is for --format csv or json; the page goes to --html DIR")
+        raise UsageError("--output is for --format csv, json, duels-csv or duels-json; the page goes to --html DIR")
     try:
         repo, conf = (None, {}) if args.results and args.html and args.no_asv else _asv_conf()
     except LeaderboardError as e:
@@ -68,7 +70,7 @@ def cmd_publish(args) -> int:
     if board is None:
         raise LeaderboardError(error)
     if args.format != "html":
-        text = export.to_csv(board) if args.format == "csv" else export.to_json(board)
+        text = EXPORTS[args.format](board)
         if args.output:
             Path(args.output).write_text(text)
             print(f"wrote {args.output}", file=sys.stderr)
@@ -121,14 +123,17 @@ def add_parsers(sub) -> None:
                     "with head-to-head summaries, an accuracy vs training time plot and each machine's "
                     "context. The page is self-contained (no network needed). Malformed or implausible "
                     "results are skipped with a warning naming the file. With --format csv|json, print "
-                    "the same table instead (for pandas).",
+                    "the same table instead (for pandas), every seed's value included; with "
+                    "--format duels-csv|duels-json, the head-to-head pairs with their 95% intervals "
+                    "and verdicts.",
         epilog="Examples: tokfrag publish; tokfrag publish --format csv --output board.csv, then in "
                "Python: pandas.read_csv('board.csv').")
     s.add_argument("--results", metavar="DIR", help="asv results folder (default: results_dir of asv.conf.json)")
     s.add_argument("--html", metavar="DIR", help="output folder (default: html_dir of asv.conf.json)")
     s.add_argument("--format", choices=FORMATS, default="html",
-                   help="html: the page (default); csv or json: the table, to --output or stdout")
-    s.add_argument("--output", metavar="FILE", help="csv/json: write to FILE instead of stdout")
+                   help="html: the page (default); csv or json: the table; duels-csv or duels-json: the "
+                        "head-to-head pairs with intervals and verdicts (to --output or stdout)")
+    s.add_argument("--output", metavar="FILE", help="csv/json exports: write to FILE instead of stdout")
     s.add_argument("--no-asv", action="store_true",
                    help="only write leaderboard.html, do not run `asv publish` (which needs a git checkout "
                         "holding the results' commits and results/benchmarks.json)")

@@ -6,7 +6,8 @@ fewer parameters than a row (``Parity.track_parity`` has ``pipeline`` only) is b
 every row that agrees with it. A parameter with a default (``PARAM_DEFAULTS``: the default
 suite trains and times in ``mode=default``, ``precision=fp32``) is filled in where a benchmark
 lacks it, so the accuracy of an fp32 run never shows on a bf16 row. A ``seed`` parameter is
-never part of a row: its values are averaged (mean ± sd).
+never part of a row: its values are averaged (mean ± sd) and kept per seed, so that two rows are
+compared seed by seed (``pairs``, ``tokfrag.stats``); asv's timing samples are kept likewise.
 
 A benchmark whose parameters are exactly ``SCALING_PARAMS`` (``bench_perf.Scaling``: framework,
 representation, window) makes no row: its step time, peak memory and sequence length become the
@@ -17,7 +18,8 @@ benchmark or a malformed file is skipped with a ``LeaderboardWarning`` naming th
 
 Files: ``records`` (validation), ``defaults`` (defaulted parameters), ``aggregate`` (rows,
 cells, machines), ``scaling`` (cost-scaling points), ``pairs`` (head to head), ``board``
-(the data the page reads). This module puts them together: ``build``.
+(the data the page reads), ``verdicts`` (the sentences that open each section). This module
+puts them together: ``build``.
 """
 
 from __future__ import annotations

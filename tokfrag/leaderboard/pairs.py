@@ -1,11 +1,17 @@
 """Head to head: rows that differ in one parameter only, as ``Duel``s (token vs fragment,
-TensorFlow vs PyTorch)."""
+TensorFlow vs PyTorch), and the two ``COMPARISONS`` the page, the verdict sentences and the
+export name them by."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
+from typing import Callable
 
 from .board import Duel, Row
+from .defaults import PARAM_DEFAULTS
+
+FRAMEWORK_NAMES = {"pytorch": "PyTorch", "tensorflow": "TensorFlow"}
 
 
 def split_pipeline(name: str) -> tuple[str, str, str]:
@@ -20,11 +26,11 @@ def row_value(row: Row, param: str) -> str:
     return split_pipeline(row.pipeline)[1] if param == "representation" else row.params.get(param, "")
 
 
-def _pairs(rows: list[Row], param: str, a: str, b: str, key) -> list[Duel]:
+def _pairs(rows: list[Row], param: str, a: str, b: str, key, names: tuple[str, str]) -> list[Duel]:
     groups: dict[tuple, dict[str, Row]] = defaultdict(dict)
     for row in rows:
         groups[key(row)][row_value(row, param)] = row
-    return [Duel(g[a], g[b]) for k, g in sorted(groups.items()) if a in g and b in g]
+    return [Duel(g[a], g[b], names) for k, g in sorted(groups.items()) if a in g and b in g]
 
 
 def token_vs_fragment(rows: list[Row]) -> list[Duel]:
@@ -33,11 +39,53 @@ def token_vs_fragment(rows: list[Row]) -> list[Duel]:
         dataset, _, variant = split_pipeline(row.pipeline)
         others = tuple((k, v) for k, v in row.params.items() if k != "pipeline")
         return (dataset, variant, row.machine, others)
-    return _pairs(rows, "representation", "token", "fragment", key)
+    return _pairs(rows, "representation", "token", "fragment", key, ("token", "fragment"))
 
 
 def tensorflow_vs_pytorch(rows: list[Row]) -> list[Duel]:
     """TensorFlow (a) against PyTorch (b): same pipeline, device, machine."""
     def key(row):
         return (row.machine, tuple((k, v) for k, v in row.params.items() if k != "framework"))
-    return _pairs(rows, "framework", "tensorflow", "pytorch", key)
+    return _pairs(rows, "framework", "tensorflow", "pytorch", key, (FRAMEWORK_NAMES["tensorflow"],
+                                                                     FRAMEWORK_NAMES["pytorch"]))
+
+
+def _extras(row: Row, skip: str) -> str:
+    """The row's other parameters in words, those at their default (transformer, fp32) left out."""
+    return " ".join(v for k, v in row.params.items()
+                    if k not in ("device", skip, "pipeline") and PARAM_DEFAULTS.get(k) != v)
+
+
+def tvf_context(row: Row) -> str:
+    """What a token vs fragment pair shares, in words: "PyTorch @article cnn"."""
+    _, _, variant = split_pipeline(row.pipeline)
+    fw = row.params.get("framework", "")
+    return " ".join(p for p in (FRAMEWORK_NAMES.get(fw, fw), f"@{variant}" if variant else "",
+                                _extras(row, "framework")) if p)
+
+
+def fvp_context(row: Row) -> str:
+    """What a TensorFlow vs PyTorch pair shares, in words: "fragment cnn"."""
+    _, representation, variant = split_pipeline(row.pipeline)
+    return " ".join(p for p in (representation + (f"@{variant}" if variant else ""), _extras(row, "framework")) if p)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One kind of head to head: how to pair rows and how the page and the sentences name it."""
+
+    key: str  # in the duels export
+    title: str
+    pairs: Callable[[list[Row]], list[Duel]]
+    context: Callable[[Row], str]  # what a pair shares, in words
+    context_label: str  # its column header
+    short: tuple[str, str]  # a and b in column headers
+    prep: str  # "in PyTorch", "for fragment"
+    noun: str  # what the pairs of one machine and device differ by, plural
+
+
+TOKEN_VS_FRAGMENT = Comparison("token_vs_fragment", "Token vs fragment", token_vs_fragment, tvf_context,
+                               "Framework", ("token", "fragment"), "in", "frameworks")
+TENSORFLOW_VS_PYTORCH = Comparison("tensorflow_vs_pytorch", "TensorFlow vs PyTorch", tensorflow_vs_pytorch,
+                                   fvp_context, "Pipeline", ("TF", "PT"), "for", "pipelines")
+COMPARISONS = (TOKEN_VS_FRAGMENT, TENSORFLOW_VS_PYTORCH)

@@ -1,5 +1,9 @@
 """Validation: a results file's rows -> the leaderboard's records; anything implausible is
 skipped with a ``LeaderboardWarning`` naming the file (results folders merge many machines).
+
+A record keeps asv's timing samples (``--record-samples``) where the row has them: the step-time
+verdicts and the noisy flag are computed from them. A sample list with an implausible entry is
+dropped (the value stays) with a warning: an interval from a corrupted list would mislead.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ class Record:
     value: float | None
     status: str
     link: str
+    samples: tuple[float, ...] = ()  # asv's timing samples of this combination (ok records only)
 
 
 def asv_link(benchmark: str, machine: str, raw_params: dict[str, str]) -> str:
@@ -52,6 +57,17 @@ def _plausible(value, column: Column) -> bool:
     if not math.isfinite(value) or not column.lo <= value <= column.hi:
         return False
     return column not in (PARITY, SCALING_UNITS) or float(value).is_integer()
+
+
+def _samples(samples, column: Column, where: str) -> tuple[float, ...]:
+    """asv's samples of one combination, each a plausible value of ``column``; () when absent or
+    when any is implausible (with a warning)."""
+    if samples is None:
+        return ()
+    if not isinstance(samples, list) or not all(_plausible(x, column) for x in samples):
+        _warn(f"{where}: samples are not a list of plausible {column.unit} values; ignored (the value is kept)")
+        return ()
+    return tuple(float(x) for x in samples)
 
 
 def _date(header: dict) -> float:
@@ -87,13 +103,22 @@ def _problem(column: Column | None, names: list | None, n_params: int) -> str:
     return ""
 
 
+def _param_names(names: list | None, n_params: int) -> list | None:
+    """The benchmark's parameter names for a row of ``n_params`` values. A row with one value fewer
+    than benchmarks.json names, whose names include ``seed``, is a run from before the seed
+    parameter (the suite added it, the other parameters kept their order): one run, the spec's seed."""
+    if names is not None and SEED in names and len(names) == n_params + 1:
+        return [n for n in names if n != SEED]
+    return names
+
+
 def read_records(rows: list[dict], meta: dict[str, dict], warned: set) -> list[Record]:
     """Validated records of one results file; unusable ones are dropped with a warning."""
     out = []
     failed = 0
     for r in rows:
         name, path = r["benchmark"], r["file"]
-        names = meta.get(name, {}).get("param_names")
+        names = _param_names(meta.get(name, {}).get("param_names"), len(r["params"]))
         scaling = is_scaling(names)
         method = name.rsplit(".", 1)[-1]
         column = PEAK if method == PEAK.method else (SCALING_BY_METHOD if scaling else BY_METHOD).get(method)
@@ -122,8 +147,10 @@ def read_records(rows: list[dict], meta: dict[str, dict], warned: set) -> list[R
                   f"(expected {column.lo:g} to {column.hi:g}); ignored")
             continue
         failed += status == "failed"
+        samples = _samples(r.get("samples"), column, f"{path}: {name} {params}") if status == "ok" else ()
         out.append(Record(r["machine"], column, frozenset(params.items()), seed,
-                          float(value) if status == "ok" else None, status, asv_link(name, r["machine"], raw)))
+                          float(value) if status == "ok" else None, status, asv_link(name, r["machine"], raw),
+                          samples))
     if failed:
         _warn(f"{rows[0]['file']}: {failed} benchmark combination(s) failed (shown as 'failed')")
     return out

@@ -3,6 +3,12 @@
 Everything that comes from a results file passes through ``_e`` (HTML-escaped, quotes
 included) before it reaches the page. The page loads nothing: its style sheet and script are
 inline and allowed by their sha256 in a Content-Security-Policy that forbids everything else.
+
+Each dataset's section opens with its verdicts (``verdicts``), then the ranked table, the plot
+and the head-to-head tables with their intervals. Rows that measured nothing (every metric
+skipped, failed or missing: a GPU on a machine without one) come last and are hidden until the
+one "show N unmeasured combinations" box is ticked; timings whose samples spread more than
+``stats.NOISY`` are flagged noisy. The statistical methods are named once, in the footer.
 """
 
 from __future__ import annotations
@@ -15,14 +21,18 @@ from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
 
-from . import svg
+from .. import stats
+from . import svg, verdicts
 from .assets import CSS, JS
-from .board import Board, Cell, Duel, Machine, Row, ScalingPoint, parity_text
+from .board import Board, Cell, Duel, Machine, Row, ScalingPoint, parity_text, seed_order
 from .columns import COLUMNS, PARITY, PEAK, SCALING_MEMORY, SCALING_STEP, SCALING_UNITS, Column, count, memory
-from .pairs import split_pipeline, tensorflow_vs_pytorch, token_vs_fragment
+from .pairs import COMPARISONS, FRAMEWORK_NAMES, Comparison, split_pipeline
+from .verdicts import number, signed
 
 FILENAME = "leaderboard.html"
-FRAMEWORK_NAMES = {"pytorch": "PyTorch", "tensorflow": "TensorFlow"}
+ACCURACY = next(c for c in COLUMNS if c.key == "accuracy")
+UNMEASURED_HINT = ("combinations where every metric was skipped, failed or missing "
+                   "(e.g. the GPU rows of a machine without a GPU)")
 SCALING_CAPTION = ("Time per training step against sequence length (MNIST windows of 14, 7, 4, 2 px). "
                    "Attention grows with the square of the length, the fragment projection with the window size.")
 
@@ -58,13 +68,46 @@ def _name(text: str) -> str:
     return f'<td class="name" title="{_e(text)}">{_e(text)}</td>'
 
 
+def _percent(v: float) -> str:
+    return f"{100 * v:.0f}%"
+
+
+def _noisy_text(cell: Cell) -> str:
+    return (f"spread {_percent(cell.spread)} > {_percent(stats.NOISY)}: re-measure; not used for verdicts"
+            if cell.noisy else "")
+
+
+def _ok_title(column: Column, cell: Cell) -> str:
+    """The tooltip of an ok cell: each seed's value and the 95% interval of the mean; the spread of
+    asv's samples for a timing."""
+    parts = [column.unit]
+    if cell.n > 1:
+        seeds = ", ".join(f"{k}: {column.fmt(cell.values[k])}" for k in sorted(cell.values, key=seed_order))
+        parts.append(f"mean ± sd of {cell.n} seeds ({seeds})")
+        s = cell.summary
+        if s is not None and s.lo is not None:
+            parts.append(f"95% CI of the mean [{column.fmt(s.lo)}, {column.fmt(s.hi)}] (Student t)")
+    elif column is ACCURACY:
+        parts.append(stats.ONE_SEED)
+    if cell.samples:
+        spread = cell.spread
+        parts.append(_noisy_text(cell) or f"{len(cell.samples)} asv samples"
+                     + ("" if spread is None else f", spread {_percent(spread)} (interquartile range / median)"))
+    return "; ".join(parts)
+
+
 def _metric(column: Column, cell: Cell, best: bool) -> str:
     classes = "num st-" + cell.status.replace(" ", "-") + (" best" if best else "")
     if cell.status == "ok":
         text = _e(column.fmt(cell.mean))
-        if cell.sd is not None:
+        if column is ACCURACY and cell.n == 1:
+            text += ' <span class="sd">1 seed</span>'
+        elif cell.sd is not None:
             text += f' <span class="sd">± {_e(column.fmt(cell.sd))}</span>'
-        title = f"{column.unit}, mean of {cell.n} seeds" if cell.n > 1 else column.unit
+        if cell.noisy:
+            classes += " noisy"
+            text += ' <span class="flag">noisy</span>'
+        title = _ok_title(column, cell)
         data = repr(cell.mean)
     else:
         text, title, data = _e(cell.status), "", ""
@@ -106,63 +149,99 @@ def _board_table(rows: list[Row], extra: list[str]) -> str:
         cells.append(f'<td class="num" data-v="{n}">{count(n)}</td>' if n is not None
                      else '<td class="num st-missing" data-v="">—</td>')
         cells.append(_parity(row.cells[PARITY.key]))
-        body.append(f"<tr {_filters(row)}>{''.join(cells)}</tr>")
+        body.append(f"<tr {_filters(row)}{_unmeasured(row)}>{''.join(cells)}</tr>")
     return (f'<div class="scroll"><table class="board"><thead><tr>{"".join(head)}</tr></thead>'
             f'<tbody>{"".join(body)}</tbody></table></div>')
 
 
-def _signed(v: float | None, unit: str) -> str:
-    return "—" if v is None else f"{v:+.2f}{unit}".replace("-", "−")
+def _unmeasured(row) -> str:
+    """The class that hides a row that measured nothing until the page's one box is ticked."""
+    return "" if row.measured else ' class="unmeasured"'
 
 
-def _ratio(v: float | None) -> str:
-    return "—" if v is None else f"{v:.2f}×"
+def _interval(lo: float | None, hi: float | None, fmt=number) -> str:
+    return "" if lo is None or hi is None else f' <span class="sd">[{_e(fmt(lo))}, {_e(fmt(hi))}]</span>'
 
 
-def _duel_table(title: str, duels: list[Duel], context, labels: tuple[str, str, str]) -> str:
-    """One line per pair where both sides have an accuracy or a throughput."""
-    duels = [d for d in duels if d.accuracy_diff is not None or d.speed_ratio is not None]
+def _verdict(text: str) -> str:
+    decided = text.endswith((" better", " faster"))
+    return f'<td class="verdict{" decided" if decided else ""}">{_e(text)}</td>'
+
+
+def _accuracy_diff(d: Duel) -> str:
+    """Δ accuracy (a − b, points) paired by seed, with its 95% interval; the seeds in the tooltip."""
+    iv = d.accuracy
+    if iv is None:
+        diff = d.accuracy_diff
+        return ('<td class="num" data-v="">—</td>' if diff is None else
+                f'<td class="num" data-v="{diff!r}" title="means, no seed in common">{_e(signed(diff))} pts</td>')
+    a, b = d.a.cells["accuracy"].values, d.b.cells["accuracy"].values
+    seeds = sorted(set(a) & set(b), key=seed_order)
+    title = "per seed: " + ", ".join(f"{k}: {signed(a[k] - b[k])}" for k in seeds)
+    return (f'<td class="num" data-v="{iv.estimate!r}" title="{_e(title)}">{_e(signed(iv.estimate))} pts'
+            f"{_interval(iv.lo, iv.hi, signed)}</td>")
+
+
+def _time_ratio(d: Duel) -> str:
+    """Step time a ÷ b from asv's samples with its 95% interval; the throughput ratio without one."""
+    iv, ratio = d.step, d.time_ratio
+    if ratio is None:
+        return '<td class="num" data-v="">—</td>'
+    if iv is None:
+        return (f'<td class="num" data-v="{ratio!r}" title="time per sample from the training throughputs: '
+                f'asv stored no step samples for one row or both">{_e(number(ratio))}× '
+                '<span class="sd">(throughput)</span></td>')
+    a, b = d.a.cells["train_step"], d.b.cells["train_step"]
+    spreads = " vs ".join("?" if c.spread is None else _percent(c.spread) for c in (a, b))
+    title = f"{len(a.samples)} vs {len(b.samples)} asv samples, spread {spreads}"
+    noisy = " noisy" if iv.noisy else ""
+    flag = ' <span class="flag">noisy</span>' if iv.noisy else ""
+    return (f'<td class="num{noisy}" data-v="{ratio!r}" title="{_e(title)}">{_e(number(ratio))}×'
+            f"{_interval(iv.lo, iv.hi)}{flag}</td>")
+
+
+def _duel_table(comp: Comparison, duels: list[Duel]) -> str:
+    """One line per pair where both sides have an accuracy or a speed: each difference with its
+    interval and the verdict in words."""
+    duels = [d for d in duels if d.accuracy_diff is not None or d.time_ratio is not None]
     if not duels:
-        return f"<div><h3>{_e(title)}</h3><p class=\"note\">No pair measured on both sides yet.</p></div>"
-    names = [labels[0], "Device", "Machine", labels[1], labels[2]]
-    head = "".join(_th(n, numeric=i > 2, first="desc") for i, n in enumerate(names))
+        return f"<div><h3>{_e(comp.title)}</h3><p class=\"note\">No pair measured on both sides yet.</p></div>"
+    a, b = comp.short
+    head = "".join((
+        _th(comp.context_label), _th("Device"), _th("Machine"),
+        _th(f"Δ accuracy ({a} − {b})", "mean of the per-seed differences (points) [95% interval]", True, "desc"),
+        _th("Seeds", "seeds both rows ran: the pairs of the difference", True, "desc"),
+        _th("Accuracy", "verdict: a side is better only when the whole interval is on its side"),
+        _th(f"Step time ({a} ÷ {b})", f"above 1: {a}'s training step is slower [95% interval]", True),
+        _th("Speed", "verdict from asv's step samples; noisy samples decide nothing")))
     body = []
     for d in duels:
-        acc, speed = d.accuracy_diff, d.speed_ratio
-        body.append(f"<tr {_filters(d.a)}><td>{_e(context(d.a))}</td><td>{_e(d.a.device)}</td>"
-                    f"{_name(d.a.machine)}"
-                    f'<td class="num" data-v="{"" if acc is None else acc}">{_signed(acc, " pts")}</td>'
-                    f'<td class="num" data-v="{"" if speed is None else speed}">{_ratio(speed)}</td></tr>')
-    return (f'<div><h3>{_e(title)}</h3><table><thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(body)}</tbody></table></div>')
+        n = "" if d.accuracy is None else d.accuracy.n
+        body.append(f"<tr {_filters(d.a)}><td>{_e(comp.context(d.a))}</td><td>{_e(d.a.device)}</td>"
+                    f'{_name(d.a.machine)}{_accuracy_diff(d)}<td class="num" data-v="{n}">{n}</td>'
+                    f"{_verdict(d.accuracy_verdict)}{_time_ratio(d)}{_verdict(d.speed_verdict)}</tr>")
+    return (f'<div><h3>{_e(comp.title)}</h3><div class="scroll"><table class="duel"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table></div></div>')
 
 
-def _extras(row: Row, skip: str) -> str:
-    return " ".join(v for k, v in row.params.items() if k not in ("device", skip, "pipeline"))
+def _verdicts(name: str, rows: list[Row]) -> str:
+    """The section's opening sentences, one paragraph per machine and device (filtered with them)."""
+    paragraphs = "".join(f'<p data-device="{_e(device)}" data-machine="{_e(machine)}">{_e(text)}</p>'
+                         for machine, device, text in verdicts.sentences(name, rows))
+    return f'<div class="verdicts">{paragraphs}</div>' if paragraphs else ""
 
 
 def _dataset_section(name: str, rows: list[Row], extra: list[str], multi_machine: bool) -> str:
-    def tvf_context(row):
-        _, _, variant = split_pipeline(row.pipeline)
-        fw = row.params.get("framework", "")
-        return " ".join(p for p in (FRAMEWORK_NAMES.get(fw, fw), f"@{variant}" if variant else "",
-                                    _extras(row, "framework")) if p)
-
-    def fvp_context(row):
-        return " ".join(p for p in (split_pipeline(row.pipeline)[1], _extras(row, "framework")) if p)
-
     plot = svg.plot(rows, multi_machine)
     figure = (f"<figure>{plot}<figcaption>Test accuracy against training time per sample "
               "(1 / training throughput). Orange: token, blue: fragment; circle: PyTorch, "
               "square: TensorFlow.</figcaption></figure>" if plot else
               '<p class="note">No run has both an accuracy and a throughput yet: nothing to plot.</p>')
     backbones = _backbone_table(rows)
-    duels = (_duel_table("Token vs fragment", token_vs_fragment(rows), tvf_context,
-                         ("Framework", "Δ accuracy (token − fragment)", "Speed (token ÷ fragment)"))
-             + _duel_table("TensorFlow vs PyTorch", tensorflow_vs_pytorch(rows), fvp_context,
-                           ("Pipeline", "Δ accuracy (TF − PT)", "Speed (TF ÷ PT)")))
+    duels = "".join(_duel_table(comp, comp.pairs(rows)) for comp in COMPARISONS)
     return (f'<section data-dataset="{_e(name)}"><h2>{_e(name)} <small class="note count"></small></h2>'
-            f'{_board_table(rows, extra)}<div class="duo">{figure}<div>{duels}</div></div>{backbones}</section>')
+            f'{_verdicts(name, rows)}{_board_table(rows, extra)}<div class="duo">{figure}<div>{duels}</div></div>'
+            f"{backbones}</section>")
 
 
 def _backbone_table(rows: list[Row]) -> str:
@@ -219,7 +298,7 @@ def _scaling_table(points: list[ScalingPoint]) -> str:
             _th(SCALING_STEP.label, f"{SCALING_STEP.hint} ({SCALING_STEP.unit})", True),
             _th(SCALING_MEMORY.label, f"{SCALING_MEMORY.hint} ({SCALING_MEMORY.unit})", True)]
     body = []
-    for p in points:
+    for p in sorted(points, key=lambda p: not p.measured):  # stable: measured points first, in their order
         rep = p.representation
         cells = [f"<td>{_e(FRAMEWORK_NAMES.get(p.framework, p.framework))}</td>",
                  f'<td><span class="rep-{_e(rep)}">{_e(rep)}</span></td>', _name(p.machine),
@@ -227,7 +306,7 @@ def _scaling_table(points: list[ScalingPoint]) -> str:
         cells += [_metric(c, _scaling_cell(c, p, v), False) for c, v in ((SCALING_UNITS, p.units),
                                                                            (SCALING_STEP, p.step_seconds),
                                                                            (SCALING_MEMORY, p.peak_memory))]
-        body.append(f"<tr {_filters(p)}>{''.join(cells)}</tr>")
+        body.append(f"<tr {_filters(p)}{_unmeasured(p)}>{''.join(cells)}</tr>")
     return (f'<div class="scroll"><table class="board scaling"><thead><tr>{"".join(head)}</tr></thead>'
             f'<tbody>{"".join(body)}</tbody></table></div>')
 
@@ -286,6 +365,28 @@ def _backbone_filter(board: Board) -> str:
     return _checkboxes("backbone", "Backbone", backbones) if len(backbones) > 1 else ""
 
 
+def _unmeasured_count(board: Board) -> int:
+    return sum(not r.measured for r in board.rows) + sum(not p.measured for p in board.scaling)
+
+
+def _unmeasured_toggle(board: Board) -> str:
+    """The page's one control for the rows that measured nothing (none: no control)."""
+    n = _unmeasured_count(board)
+    if not n:
+        return ""
+    return (f'<fieldset><legend>Rows</legend><label title="{_e(UNMEASURED_HINT)}">'
+            f'<input type="checkbox" id="show-unmeasured"> show {n} unmeasured combination{"s" if n != 1 else ""}'
+            "</label></fieldset>")
+
+
+def _methods() -> str:
+    """The statistics behind every interval and verdict, named once."""
+    return (f"Intervals and verdicts: accuracy Δ is {_e(stats.METHOD_PAIRED)}; step time is "
+            f"{_e(stats.METHOD_RATIO)}. A verdict names a side only when the whole 95% interval lies on its "
+            f"side; a timing whose samples spread more than {_percent(stats.NOISY)} (interquartile range / median) "
+            "is flagged <i>noisy</i>: re-measure; it decides no verdict.")
+
+
 def page(board: Board, generated: datetime | None = None) -> str:
     """The whole HTML document."""
     generated = generated or datetime.now(timezone.utc)
@@ -305,11 +406,13 @@ def page(board: Board, generated: datetime | None = None) -> str:
 <body><header><h1>tokfrag leaderboard <small>tokens vs fragments · PyTorch vs TensorFlow ·
 {n} machine{"s" if n != 1 else ""}, latest commit of each · <a href="index.html">asv graphs</a></small></h1>
 <nav class="filters">{_checkboxes("device", "Device", board.devices())}{_checkboxes(
-        "machine", "Machine", list(board.machines))}{_backbone_filter(board)}</nav></header>
+        "machine", "Machine", list(board.machines))}{_backbone_filter(board)}{_unmeasured_toggle(board)}</nav>
+</header>
 <main>{sections}<section><h2>Machines</h2>{_machines_table(board.machines)}</section></main>
 <footer>Ranked by test accuracy; click a column header to sort. Each value links to its graph in asv's pages.
 <i>missing</i>: no result; <i>skipped</i>: not run here (NaN: framework or device unavailable);
 <i>failed</i>: the benchmark raised (null); <i>not reached</i>: trained, never reached the accuracy target.
+{_methods()}
 Generated {generated:%Y-%m-%d %H:%M} UTC by tokfrag.</footer>
 <script>{JS}</script></body></html>
 """
