@@ -17,7 +17,7 @@ class Step:
     params = (common.FRAMEWORKS, common.PIPELINE_NAMES, common.DEVICES)
     param_names = ["framework", "pipeline", "device"]
     rounds = 1
-    repeat = (3, 7, 5.0)  # 3 to 7 samples within 5 s: enough for the regression gate's test
+    repeat = (5, 15, 5.0)  # 5 to 15 samples within 5 s: the U test, the speed intervals and the spread flag
     warmup_time = 0.1  # the first call already runs the operation to steady state (Context.timed)
     timeout = 300
 
