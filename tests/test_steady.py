@@ -91,6 +91,7 @@ def _with_samples(tmp_path, samples: list[float]) -> Path:
     entry = doc["results"][STEP]
     entry[col["samples"]][0] = samples
     entry[col["result"]][0] = sorted(samples)[len(samples) // 2]
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / FIXTURE.name
     path.write_text(json.dumps(doc))
     (tmp_path / "benchmarks.json").write_text((FIXTURE.parents[1] / "benchmarks.json").read_text())
@@ -121,3 +122,17 @@ def test_check_verdicts_name_the_reason():
     row = {"framework": "tensorflow", "pipeline": "video/fragment", "asv_median": 0.0831, "asv_spread": 0.04,
            "loop_median": 0.0519, "loop_spread": None, "ratio": 1.6, "verdict": "x"}
     assert "tensorflow video/fragment       83.1     4%     51.9      —     1.60  x" in steady.table([row])
+
+
+def test_the_check_is_stored_where_asv_and_the_leaderboard_do_not_read(tmp_path):
+    from tokfrag import results
+
+    path = _with_samples(tmp_path / "results" / "m", [0.05, 0.05, 0.05])
+    rows = [{"framework": "pytorch", "pipeline": "mnist/fragment", "verdict": "ok"},
+            {"framework": "tensorflow", "pipeline": "mnist/fragment", "verdict": "both steady but apart"}]
+    line = steady.write(rows, path)
+    out = path.with_name(f"steady-{path.name.split('-')[0]}.jsonl")
+    assert line.startswith("steady-state check: 1 of 2 within 10%") and str(out) in line
+    assert [json.loads(x) for x in out.read_text().splitlines()] == rows
+    found = results.files(tmp_path / "results")
+    assert path in found and out not in found  # not *.json: asv and the leaderboard skip it

@@ -123,7 +123,7 @@ def cmd_steady(path: str) -> int:
     rows = steady.check(file)
     if not rows:
         raise UsageError(f"{file}: no CPU {steady.STEP} with a number to check")
-    print(f"{file}\n{steady.table(rows)}")
+    print(f"{file}\n{steady.table(rows)}\n{steady.write(rows, file)}")
     return 0
 
 

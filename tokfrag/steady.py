@@ -148,12 +148,15 @@ def why(asv: dict, loop: dict, ratio: float) -> str:
             "(another process, frequency scaling); re-run `tokfrag calibrate --steady`")
 
 
-def check(path: Path, frameworks: list[str] | None = None) -> list[dict]:
+def check(path: Path, only: list[dict] | None = None) -> list[dict]:
     """Compare asv's median ``Step.time_train_step`` in ``path`` with the in-process loop, for
-    every CPU framework x pipeline it measured."""
+    every CPU framework x pipeline it measured (``only``: those of these rows)."""
     steps = asv_steps(path)
+    if only is not None:
+        wanted = {(r["framework"], r["pipeline"]) for r in only}
+        steps = {k: v for k, v in steps.items() if k in wanted}
     rows = []
-    for fw in frameworks or sorted({fw for fw, _ in steps}):
+    for fw in sorted({fw for fw, _ in steps}):
         pipelines = [p for f, p in steps if f == fw]
         if not pipelines:
             continue
@@ -166,6 +169,15 @@ def check(path: Path, frameworks: list[str] | None = None) -> list[dict]:
     return rows
 
 
+def write(rows: list[dict], path: Path) -> str:
+    """Store the check beside the results file it checked, as JSON lines (``steady-<commit>.jsonl``:
+    asv and the leaderboard read only ``*.json``); returns a line saying where."""
+    out = path.with_name(f"steady-{path.name.split('-')[0]}.jsonl")
+    out.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    ok = sum(r["verdict"] == "ok" for r in rows)
+    return f"steady-state check: {ok} of {len(rows)} within {TOLERANCE:.0%}; written: {out}"
+
+
 def _pct(v: float | None) -> str:
     return "—" if v is None else f"{v:.0%}"
 
@@ -176,5 +188,5 @@ def table(rows: list[dict]) -> str:
     for r in rows:
         lines.append(f"{r['framework']:10s} {r['pipeline']:16s} {r['asv_median'] * 1e3:8.1f} "
                      f"{_pct(r['asv_spread']):>6s} {r['loop_median'] * 1e3:8.1f} {_pct(r['loop_spread']):>6s} "
-                     f"{r['ratio']:8.2f}  {r['verdict']}")
+                     f"{r['ratio']:8.2f}  {r['verdict']}{' (re-measured)' if r.get('remeasured') else ''}")
     return "\n".join(lines)
