@@ -136,3 +136,31 @@ def test_the_check_is_stored_where_asv_and_the_leaderboard_do_not_read(tmp_path)
     assert [json.loads(x) for x in out.read_text().splitlines()] == rows
     found = results.files(tmp_path / "results")
     assert path in found and out not in found  # not *.json: asv and the leaderboard skip it
+
+
+def test_settle_remeasures_each_apart_combination_back_to_back(tmp_path, monkeypatch):
+    path = _with_samples(tmp_path, [0.05, 0.05, 0.05])
+    ok = {"framework": "pytorch", "pipeline": "mnist/token", "verdict": "ok"}
+    apart = {"framework": "tensorflow", "pipeline": "text/fragment", "verdict": "both steady but apart"}
+    calls = []
+    monkeypatch.setattr(steady.subprocess, "run", lambda cmd, **kw: calls.append(("asv", cmd[-1])))
+
+    def check(p, only=None):
+        calls.append(("loop", [(r["framework"], r["pipeline"]) for r in only]))
+        return [dict(only[0], verdict="ok")]
+
+    monkeypatch.setattr(steady, "check", check)
+    rows = steady.settle([ok, apart], path, ["asv", "run"], log=lambda m: None)
+    assert rows == [ok, dict(apart, verdict="ok", remeasured=True)]
+    assert calls == [("asv", r"^bench_pipelines\.Step\.time_train_step\('tensorflow',\ 'text/fragment',\ 'cpu'\)$"),
+                     ("loop", [("tensorflow", "text/fragment")])]  # asv, then the loop, for that one only
+    assert steady.settle([ok], path, ["asv"]) == [ok] and len(calls) == 2  # all ok: nothing re-run
+
+
+def test_asv_command_targets_the_checked_file(tmp_path):
+    path = _with_samples(tmp_path, [0.05, 0.05, 0.05])
+    cmd = steady.asv_command(path)
+    doc = json.loads(path.read_text())
+    assert cmd[1:5] == ["-m", "asv", "run", "--python=same"] and "--record-samples" in cmd
+    assert cmd[cmd.index("--set-commit-hash") + 1] == doc["commit_hash"]
+    assert cmd[cmd.index("--machine") + 1] == doc["params"]["machine"]

@@ -96,7 +96,10 @@ def add_parser(sub) -> None:
     s.add_argument("--steady", metavar="RESULTS_FILE", nargs="?", const="latest",
                    help="instead: compare asv's median Step.time_train_step in RESULTS_FILE (default: this "
                         "machine's latest results of the current commit) with the same step timed in one "
-                        "process after the same steady-state warm-up; within 10%%, or the reason")
+                        "process after the same steady-state warm-up; within 10%%, or the reason. A "
+                        "combination outside is re-measured once, asv then the loop, back to back")
+    s.add_argument("--no-remeasure", action="store_true",
+                   help="with --steady: report only, never re-run asv (the results file stays as it is)")
     s.set_defaults(func=cmd_calibrate)
 
 
@@ -114,7 +117,7 @@ def _latest_results() -> Path:
     return found[-1]
 
 
-def cmd_steady(path: str) -> int:
+def cmd_steady(path: str, no_remeasure: bool = False) -> int:
     from . import steady
 
     file = _latest_results() if path == "latest" else Path(path)
@@ -123,13 +126,22 @@ def cmd_steady(path: str) -> int:
     rows = steady.check(file)
     if not rows:
         raise UsageError(f"{file}: no CPU {steady.STEP} with a number to check")
-    print(f"{file}\n{steady.table(rows)}\n{steady.write(rows, file)}")
+    print(f"{file}\n{steady.table(rows)}", flush=True)
+    if not no_remeasure:
+        from .repo import require_checkout
+
+        settled = steady.settle(rows, file, steady.asv_command(file), cwd=require_checkout(),
+                                log=lambda m: print(m, flush=True))
+        if settled is not rows:
+            rows = settled
+            print(steady.table(rows))
+    print(steady.write(rows, file))
     return 0
 
 
 def cmd_calibrate(args) -> int:
     if args.steady:
-        return cmd_steady(args.steady)
+        return cmd_steady(args.steady, args.no_remeasure)
     specs = [get_pipeline(n) for n in args.pipeline] if args.pipeline else list(PIPELINES.values())
     for fw in args.framework:
         frameworks.check_name(fw)

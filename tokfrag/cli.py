@@ -153,18 +153,10 @@ def _steady(asv_cmd: list[str], selection: list[str], path, env: dict, root, che
               f"(within {steady.TOLERANCE:.0%}, or why not)", flush=True)
         rows = steady.check(path)
         print(steady.table(rows), flush=True)
-        apart = [r for r in rows if r["verdict"] != "ok"]
-        if apart:  # measured minutes apart: measure both again, back to back, once
-            print(f"\n{len(apart)} apart: re-measuring each with asv, then in one process, back to back", flush=True)
-            cmd = list(asv_cmd)
-            for r in apart:
-                cmd += ["-b", steady.selector(steady.STEP, (repr(r["framework"]), repr(r["pipeline"]), "'cpu'"))]
-            subprocess.run(cmd, cwd=root, env=env)
-            again = {(r["framework"], r["pipeline"]): r for r in steady.check(path, only=apart)}
-            rows = [dict(again[(r["framework"], r["pipeline"])], remeasured=True)
-                    if (r["framework"], r["pipeline"]) in again else r for r in rows]
-            print(steady.table(rows), flush=True)
-        print(steady.write(rows, path), flush=True)
+        settled = steady.settle(rows, path, asv_cmd, env, root, log=lambda m: print(m, flush=True))
+        if settled is not rows:
+            print(steady.table(settled), flush=True)
+        print(steady.write(settled, path), flush=True)
 
 
 # --- info -----------------------------------------------------------------------------

@@ -169,6 +169,36 @@ def check(path: Path, only: list[dict] | None = None) -> list[dict]:
     return rows
 
 
+def settle(rows: list[dict], path: Path, asv_cmd: list[str], env: dict | None = None, cwd=None,
+           log=print) -> list[dict]:
+    """Re-measure, once, every row of ``check`` that is not ok: asv's benchmark of that one
+    combination, then the in-process loop, back to back, so that both see the machine of the same
+    minute (a shared machine's speed drifts over minutes; a whole asv run and the loops that follow
+    it are many minutes apart). ``asv_cmd``: an ``asv run`` command line without ``-b``."""
+    apart = [r for r in rows if r["verdict"] != "ok"]
+    if not apart:
+        return rows
+    log(f"{len(apart)} apart: re-measuring each with asv, then in one process, back to back")
+    again = {}
+    for r in apart:
+        key = (r["framework"], r["pipeline"])
+        sel = selector(STEP, (repr(r["framework"]), repr(r["pipeline"]), "'cpu'"))
+        subprocess.run(list(asv_cmd) + ["-b", sel], cwd=cwd, env=env, capture_output=True)
+        for row in check(path, only=[r]):
+            again[key] = dict(row, remeasured=True)
+    return [again.get((r["framework"], r["pipeline"]), r) for r in rows]
+
+
+def asv_command(path: Path) -> list[str]:
+    """The ``asv run`` command line (without ``-b``) that re-measures into the results file ``path``:
+    its commit, machine and this interpreter, samples recorded."""
+    from .compare import read_results
+
+    result = read_results(path)
+    return [sys.executable, "-m", "asv", "run", "--python=same", "--set-commit-hash", result.commit,
+            "--machine", result.machine, "--record-samples"]
+
+
 def write(rows: list[dict], path: Path) -> str:
     """Store the check beside the results file it checked, as JSON lines (``steady-<commit>.jsonl``:
     asv and the leaderboard read only ``*.json``); returns a line saying where."""
