@@ -437,6 +437,9 @@ def test_results_from_before_the_seed_parameter_still_count(tmp_path):
     assert old.cells["accuracy"].values == {"default": 96.0} and old.cells["throughput"].status == "ok"
     new = next(r for r in board.rows if r.machine == "new" and r.params == cpu)
     assert new.cells["accuracy"].values == pytest.approx({"0": 96.0, "1": 96.1, "2": 96.2})
+    # asv's pages no longer draw the old runs of a benchmark whose parameters changed: no dead link
+    assert old.cells["accuracy"].link == "" and new.cells["accuracy"].link.startswith("index.html#")
+    assert old.cells["train_step"].link.startswith("index.html#")  # Step never had a seed: still linked
 
 
 def test_step_time_verdicts_from_asv_samples(verdict_dir):
@@ -1061,3 +1064,18 @@ def test_memory_format_never_goes_scientific():
     from tokfrag.leaderboard.columns import memory
 
     assert memory(1021 * 2**20) == "1021 MiB" and memory(1.5 * 2**30) == "1.5 GiB" and memory(999) == "999 B"
+
+
+def test_runs_of_older_benchmark_code_keep_their_value_but_lose_the_dead_link():
+    """asv's graphs show only runs of a benchmark's current code (its version hash)."""
+    from tokfrag.leaderboard.records import read_records
+
+    meta = {"bench_pipelines.Step.time_train_step": {"param_names": ["framework", "pipeline", "device"],
+                                                     "version": "new"}}
+    row = {"machine": "m", "benchmark": "bench_pipelines.Step.time_train_step", "file": "f.json",
+           "params": ("pytorch", "mnist/fragment", "cpu"), "raw_params": ("'pytorch'", "'mnist/fragment'", "'cpu'"),
+           "value": 0.02, "status": "ok", "samples": None}
+    old, current, unknown = (read_records([dict(row, version=v)], meta, set())[0] for v in ("old", "new", None))
+    assert old.value == current.value == 0.02
+    assert old.link == "" and current.link.startswith("index.html#bench_pipelines.Step.time_train_step?machine=m")
+    assert unknown.link == current.link  # a results file without versions: linked as before

@@ -163,9 +163,9 @@ class ResultsFile:
     def rows(self) -> list[dict]:
         """One row per combination, validated; a malformed entry is skipped with a warning naming it.
 
-        Each row has the keys of ``COLUMNS`` (``params`` with asv's quotes removed) and
+        Each row has the keys of ``COLUMNS`` (``params`` with asv's quotes removed),
         ``raw_params``: the parameter values as asv stores them (Python reprs), which asv's
-        own pages use in their URLs.
+        own pages use in their URLs, and ``version``: the benchmark's code hash at that run.
         """
         path = self.path
         rows = []
@@ -194,6 +194,7 @@ class ResultsFile:
                     "benchmark": str(name), "params": tuple(unquote(p) for p in key), "raw_params": key,
                     "value": value, "status": status(value),
                     "samples": samples[i] if i < len(samples) else None, "file": str(path),
+                    "version": fields.get("version"),  # the benchmark code's hash when this ran
                 })
         return rows
 
@@ -234,8 +235,8 @@ def read_file(path: Path) -> list[dict]:
 
 
 def read_benchmarks(results_dir: str | Path, warn: bool = True) -> dict[str, dict]:
-    """``results/benchmarks.json``: benchmark name -> {"param_names": [...], "unit": str, "type": str}
-    (unit and type where recorded)."""
+    """``results/benchmarks.json``: benchmark name -> {"param_names": [...], "unit": str, "type": str,
+    "version": str} (unit, type and version, the hash of the benchmark's code, where recorded)."""
     path = Path(results_dir) / "benchmarks.json"
     if not path.is_file():
         if warn:
@@ -261,7 +262,8 @@ def read_benchmarks(results_dir: str | Path, warn: bool = True) -> dict[str, dic
             if warn:
                 _warn(f"{path}: {name} skipped, malformed entry")
             continue
-        out[str(name)] = {"param_names": names, **{k: str(entry[k]) for k in ("unit", "type") if k in entry}}
+        out[str(name)] = {"param_names": names,
+                          **{k: str(entry[k]) for k in ("unit", "type", "version") if k in entry}}
     return out
 
 

@@ -118,7 +118,12 @@ def read_records(rows: list[dict], meta: dict[str, dict], warned: set) -> list[R
     failed = 0
     for r in rows:
         name, path = r["benchmark"], r["file"]
-        names = _param_names(meta.get(name, {}).get("param_names"), len(r["params"]))
+        declared = meta.get(name, {}).get("param_names")
+        names = _param_names(declared, len(r["params"]))
+        # asv's graphs show only runs of the benchmark's current code (its version hash) and
+        # parameters: a run of older code keeps its value here but gets no dead link
+        current = meta.get(name, {}).get("version")
+        linkable = names is declared and (current is None or r.get("version") in (None, current))
         scaling = is_scaling(names)
         method = name.rsplit(".", 1)[-1]
         column = PEAK if method == PEAK.method else (SCALING_BY_METHOD if scaling else BY_METHOD).get(method)
@@ -149,8 +154,8 @@ def read_records(rows: list[dict], meta: dict[str, dict], warned: set) -> list[R
         failed += status == "failed"
         samples = _samples(r.get("samples"), column, f"{path}: {name} {params}") if status == "ok" else ()
         out.append(Record(r["machine"], column, frozenset(params.items()), seed,
-                          float(value) if status == "ok" else None, status, asv_link(name, r["machine"], raw),
-                          samples))
+                          float(value) if status == "ok" else None, status,
+                          asv_link(name, r["machine"], raw) if linkable else "", samples))
     if failed:
         _warn(f"{rows[0]['file']}: {failed} benchmark combination(s) failed (shown as 'failed')")
     return out
