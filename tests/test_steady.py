@@ -119,6 +119,7 @@ def test_check_verdicts_name_the_reason():
     assert "asv's samples spread 30%" in steady.why(busy, calm, 1.6)
     assert "in-process loop spread 30%" in steady.why(calm, busy, 1.6)
     assert "both steady but apart" in steady.why(calm, calm, 1.6)
+    assert "still apart when measured back to back" in steady.why(calm, calm, 1.6, back_to_back=True)
     row = {"framework": "tensorflow", "pipeline": "video/fragment", "asv_median": 0.0831, "asv_spread": 0.04,
            "loop_median": 0.0519, "loop_spread": None, "ratio": 1.6, "verdict": "x"}
     assert "tensorflow video/fragment       83.1     4%     51.9      —     1.60  x" in steady.table([row])
@@ -145,7 +146,8 @@ def test_settle_remeasures_each_apart_combination_back_to_back(tmp_path, monkeyp
     calls = []
     monkeypatch.setattr(steady.subprocess, "run", lambda cmd, **kw: calls.append(("asv", cmd[-1])))
 
-    def check(p, only=None):
+    def check(p, only=None, back_to_back=False):
+        assert back_to_back
         calls.append(("loop", [(r["framework"], r["pipeline"]) for r in only]))
         return [dict(only[0], verdict="ok")]
 

@@ -136,19 +136,23 @@ def asv_steps(path: Path) -> dict[tuple[str, str], dict]:
     return out
 
 
-def why(asv: dict, loop: dict, ratio: float) -> str:
-    """The verdict of one combination: ``ok`` within TOLERANCE, else the most likely reason."""
+def why(asv: dict, loop: dict, ratio: float, back_to_back: bool = False) -> str:
+    """The verdict of one combination: ``ok`` within TOLERANCE, else the most likely reason
+    (``back_to_back``: asv's figure was measured just before the loop, so drift is ruled out)."""
     if abs(ratio - 1) <= TOLERANCE:
         return "ok"
     if asv["spread"] is not None and asv["spread"] > stats.NOISY:
         return f"asv's samples spread {asv['spread']:.0%}: the machine was busy during asv's run"
     if loop["spread"] is not None and loop["spread"] > stats.NOISY:
         return f"the in-process loop spread {loop['spread']:.0%}: the machine is busy now"
+    if back_to_back:
+        return ("both steady and still apart when measured back to back: asv's process and the loop "
+                "differ for this combination, not the machine (see the README's steady-state section)")
     return ("both steady but apart: the machine's speed changed between the two measurements "
             "(another process, frequency scaling); re-run `tokfrag calibrate --steady`")
 
 
-def check(path: Path, only: list[dict] | None = None) -> list[dict]:
+def check(path: Path, only: list[dict] | None = None, back_to_back: bool = False) -> list[dict]:
     """Compare asv's median ``Step.time_train_step`` in ``path`` with the in-process loop, for
     every CPU framework x pipeline it measured (``only``: those of these rows)."""
     steps = asv_steps(path)
@@ -165,7 +169,7 @@ def check(path: Path, only: list[dict] | None = None) -> list[dict]:
             ratio = asv["median"] / loop["median"]
             rows.append({"framework": fw, "pipeline": loop["pipeline"], "asv_median": asv["median"],
                          "asv_spread": asv["spread"], "loop_median": loop["median"], "loop_spread": loop["spread"],
-                         "ratio": ratio, "verdict": why(asv, loop, ratio)})
+                         "ratio": ratio, "verdict": why(asv, loop, ratio, back_to_back)})
     return rows
 
 
@@ -184,7 +188,7 @@ def settle(rows: list[dict], path: Path, asv_cmd: list[str], env: dict | None = 
         key = (r["framework"], r["pipeline"])
         sel = selector(STEP, (repr(r["framework"]), repr(r["pipeline"]), "'cpu'"))
         subprocess.run(list(asv_cmd) + ["-b", sel], cwd=cwd, env=env, capture_output=True)
-        for row in check(path, only=[r]):
+        for row in check(path, only=[r], back_to_back=True):
             again[key] = dict(row, remeasured=True)
     return [again.get((r["framework"], r["pipeline"]), r) for r in rows]
 
