@@ -154,7 +154,7 @@ def cmd_bench(args) -> int:
     extras = asv_machine_extras()
     # the data each dataset name stands for in this run: asv copies these into the results file,
     # and `tokfrag compare` refuses to compare results measured on different data
-    extras.update({f"{DATA_PREFIX}{name}": data.load(name).fingerprint for name in selected})
+    extras.update(data_params(selected))
     annotate_asv_machine(machine, extras)
     for key, state in extras.items():
         if state.startswith("skipped"):
@@ -174,6 +174,14 @@ def cmd_bench(args) -> int:
         _steady(base, selection, results[-1], env, root, check=not args.no_check and selection == DEFAULT_BENCHMARKS)
     print(f"\nresults: {root / 'results' / machine}/ (commit {sha[:8]})")
     return rc
+
+
+def data_params(names: list[str]) -> dict[str, str]:
+    """The asv machine parameters that say which data each dataset name stood for: ``data_<name>``, the
+    sha256 fingerprint of its prepared arrays and labels (``tokfrag.data.Prepared.fingerprint``)."""
+    from . import data
+
+    return {f"{DATA_PREFIX}{name}": data.load(name).fingerprint for name in names}
 
 
 def _steady(asv_cmd: list[str], selection: list[str], path, env: dict, root, check: bool) -> None:

@@ -101,6 +101,7 @@ def source_info(kind: str, source: Path, size: str | None = None, text_column: s
             raise DataError(f"--source {source}: not a folder.\nFix: pass the folder that holds the IDX files, or "
                             "the folder of class sub-folders of images")
         if images.is_image_folder(source):
+            images.parse_size(size)  # a malformed --size is an error before any image is read
             layout = images.files(source)
             digest, n = images.digest(layout, source)
             return {**base, "source": f"image folder {source}", "format": "folder", "path": str(source),
