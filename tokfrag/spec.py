@@ -402,7 +402,6 @@ def datasets() -> list[str]:
 TEMPLATES = {"image": "mnist", "video": "video", "text": "text"}
 # Training split sizes of the embedded datasets (their cards): the template's step budget.
 TEMPLATE_TRAIN = {"mnist": 4000, "video": 2000, "text": 30526}
-MAX_USER_EPOCHS = 100  # a tiny set gets the template's steps, but at most this many epochs
 # Text of one's own: units cover the 99th percentile of the training texts' UTF-8 lengths (meta
 # "shape"), in the template's 8-byte windows, at most this many (the embedded text has 32).
 MAX_TEXT_UNITS = 64
@@ -431,11 +430,12 @@ def user_dataset(meta: dict) -> DatasetSpec:
 
 
 def _user_budget(template: TrainConfig, template_train: int, n_train: int) -> TrainConfig:
-    """The template's number of optimizer steps on ``n_train`` samples: ceil(steps / steps per
-    epoch) epochs, at least 1 and at most MAX_USER_EPOCHS."""
+    """The template's number of optimizer steps (and so its warm-up and decay) on ``n_train``
+    samples: ceil(steps / steps per epoch) epochs. Not fewer steps for a small set: with a few
+    dozen steps the rate peaks at once, and the first steps of training (parity's trajectory)
+    become chaotic, where both frameworks' float rounding grows into different runs."""
     steps = template.total_steps(template_train)
-    epochs = math.ceil(steps / template.steps_per_epoch(n_train))
-    return replace(template, epochs=max(1, min(MAX_USER_EPOCHS, epochs)))
+    return replace(template, epochs=max(1, math.ceil(steps / template.steps_per_epoch(n_train))))
 
 
 def user_pipelines(meta: dict) -> dict[str, PipelineSpec]:
