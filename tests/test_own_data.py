@@ -441,6 +441,8 @@ def test_asv_smoke_run_on_user_data_and_compare_across_data(own_sets, scratch_ca
     home.mkdir()
     env = dict(os.environ, HOME=str(home), TOKFRAG_SMOKE="1", TOKFRAG_RUN=f"own-{os.getpid()}", TOKFRAG_SEEDS="1",
                TOKFRAG_DATA=str(scratch_cache), TOKFRAG_DATASETS="shapes")
+    for var in ("PYTHONPATH", "ASV_PYTHONPATH"):  # asv's benchmark.py drops PYTHONPATH unless ASV_PYTHONPATH is set:
+        env[var] = os.pathsep.join([str(REPO)] + ([env[var]] if env.get(var) else []))  # this checkout's tokfrag
     conf = _config(home)
     subprocess.run([sys.executable, "-m", "asv", "machine", "--yes", "--machine", "smoke", "--config", str(conf)],
                    cwd=REPO, env=env, check=True, capture_output=True)
