@@ -84,7 +84,7 @@ class Size:
 
     def track_params(self, pipeline, backbone):
         from tokfrag import params
-        from tokfrag.spec import get_pipeline
+        from tokfrag.catalog import get_pipeline
 
         return params.count(get_pipeline(name(pipeline, backbone)))
 

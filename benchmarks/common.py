@@ -10,12 +10,25 @@ from __future__ import annotations
 
 import os
 
-from tokfrag import frameworks, steady
-from tokfrag.spec import PIPELINES, get_pipeline, with_overrides
+from tokfrag import catalog, frameworks, steady
+from tokfrag.spec import PIPELINES, with_overrides
 
 FRAMEWORKS = list(frameworks.FRAMEWORKS)
-PIPELINE_NAMES = list(PIPELINES)
 DEVICES = list(frameworks.DEVICES)
+
+
+def pipeline_names() -> list[str]:
+    """The pipeline parameter of the suite: every default pipeline, or with $TOKFRAG_DATASETS
+    (comma-separated; `tokfrag bench --dataset NAME`, repeatable, sets it) those of the datasets
+    named there, embedded or prepared of one's own (``<name>/fragment``, ``<name>/token``)."""
+    raw = os.environ.get("TOKFRAG_DATASETS", "")
+    names = [n.strip() for n in raw.split(",") if n.strip()]
+    if not names:
+        return list(PIPELINES)
+    return [p for n in dict.fromkeys(names) for p in catalog.pipelines_of(n)]
+
+
+PIPELINE_NAMES = pipeline_names()
 
 # TOKFRAG_SMOKE=1 shrinks the training budget to one epoch: for the CI smoke run only.
 SMOKE = os.environ.get("TOKFRAG_SMOKE") == "1"
@@ -44,7 +57,7 @@ _CONTEXTS: dict = {}
 
 def spec_for(pipeline: str, seed: int | None = None):
     """The pipeline's spec, with ``seed`` (default: the spec's own) and the smoke budget if set."""
-    spec = get_pipeline(pipeline)
+    spec = catalog.get_pipeline(pipeline)
     overrides = ({"epochs": 1} if SMOKE else {}) | ({} if seed is None else {"seed": int(seed)})
     return with_overrides(spec, **overrides) if overrides else spec
 

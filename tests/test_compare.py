@@ -482,6 +482,26 @@ def test_different_hardware_under_one_machine_name_exit_2(tmp_path, capsys):
     assert _run(base, _write(tmp_path, "head", head_doc)).exit_code == 0
 
 
+def test_results_measured_on_different_data_exit_2(tmp_path, capsys):
+    """`tokfrag bench` records each benchmarked dataset's fingerprint (machine parameter data_<name>): two
+    results of mnist pipelines measured on different data under the name mnist are not compared."""
+    base_doc, head_doc = _doc(), _doc()
+    base_doc["params"].update(data_mnist="a" * 64, data_own="c" * 64)
+    head_doc["params"].update(data_mnist="b" * 64, data_own="d" * 64)
+    base, head = _write(tmp_path, "base", base_doc), _write(tmp_path, "head", head_doc)
+    with pytest.raises(compare.CompareError, match="different data under one dataset name: mnist: data aaaaaaaaaaaa "
+                                                   "in base vs bbbbbbbbbbbb in head"):
+        _run(base, head)
+    assert _cli(["compare", str(base), str(head)]) == 2
+    assert "different data" in capsys.readouterr().err
+    # the same mnist: compared; own's data differs, but no own pipeline was benchmarked in these files
+    head_doc["params"]["data_mnist"] = "a" * 64
+    assert _run(base, _write(tmp_path, "head", head_doc)).exit_code == 0
+    # a side that recorded no fingerprint (plain asv run) cannot tell: compared
+    del head_doc["params"]["data_mnist"]
+    assert _run(base, _write(tmp_path, "head", head_doc)).exit_code == 0
+
+
 def test_benchmark_regex_selects(tmp_path):
     base = _write(tmp_path, "base", _doc())
     head = _write(tmp_path, "head", _set(_scale_time(_doc(), STEP, 2.0), ACC, None))

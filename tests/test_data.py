@@ -104,17 +104,20 @@ def _idx_dir(tmp_path, mnist_data, gz_images=True):
 
 
 def test_idx_source_gz_and_raw_then_second_prepare_is_noop(mnist, scratch_cache, tmp_path, capsys):
+    """MNIST's own IDX files are images of one's own: prepared under a name of their own, split kept."""
     d, pick_train, pick_test = _idx_dir(tmp_path, mnist)
-    path = data.prepare("mnist", source=str(d))
-    loaded = data.load("mnist")
+    path = data.prepare_source("mnist", str(d), name="digits")
+    assert path == scratch_cache / "digits" and not (scratch_cache / "mnist").exists()
+    loaded = data.load("digits")
     assert (loaded.train_x == mnist.train_x[pick_train]).all()
     assert (loaded.test_y == mnist.test_y[pick_test]).all()
     meta = json.loads((path / "meta.json").read_text())
     assert set(meta["source"]["files"]) == {"train_images", "train_labels", "test_images", "test_labels"}
+    assert meta["classes"] == [str(i) for i in range(10)] and meta["label_map"] is None  # already 0-9
     assert list((path / "codebooks").glob("*.npy"))  # token codebook fitted at prepare time
     stamp = (path / "meta.json").stat().st_mtime_ns
     capsys.readouterr()
-    data.prepare("mnist", source=str(d))
+    data.prepare_source("mnist", str(d), name="digits")
     assert "nothing to do" in capsys.readouterr().err
     assert (path / "meta.json").stat().st_mtime_ns == stamp
 
@@ -137,32 +140,34 @@ def test_truncated_idx_is_a_clear_error(mnist, scratch_cache, tmp_path):
     f = d / "train-images-idx3-ubyte"
     f.write_bytes(f.read_bytes()[:-100])
     with pytest.raises(DataError) as e:
-        data.prepare("mnist", source=str(d), quiet=True)
+        data.prepare_source("image", str(d), name="digits", quiet=True)
     assert str(f) in str(e.value) and "truncated" in str(e.value)
-    assert not (scratch_cache / "mnist").exists()
+    assert not (scratch_cache / "digits").exists()
 
 
 def test_missing_idx_file_is_named(scratch_cache, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="train-images-idx3-ubyte"):
-        data.prepare("mnist", source=str(tmp_path / "empty"), quiet=True)
+        data.prepare_source("image", str(tmp_path / "empty"), quiet=True)
 
 
 def test_interrupted_prepare_keeps_previous_cache(mnist, scratch_cache, tmp_path, monkeypatch):
+    from tokfrag.data import own
+
     d, pick_train, _ = _idx_dir(tmp_path, mnist)
-    path = data.prepare("mnist", source=str(d), quiet=True)
+    path = data.prepare_source("image", str(d), name="digits", quiet=True)
     before = (path / "meta.json").read_text()
 
     def interrupted(info, quiet=True):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(builder, "build", interrupted)
+    monkeypatch.setattr(own, "build", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        data.prepare("mnist", force=True, quiet=True)
+        data.prepare_source("image", str(d), name="digits", force=True, quiet=True)
     assert (path / "meta.json").read_text() == before
-    assert not list(scratch_cache.glob(".mnist-*"))
+    assert not list(scratch_cache.glob(".digits-*"))
     data.store._LOADED.clear()
-    assert (data.load("mnist").train_x == mnist.train_x[pick_train]).all()
+    assert (data.load("digits").train_x == mnist.train_x[pick_train]).all()
 
 
 def test_columns_read_from_arrow_match_the_row_formatter(tmp_path):

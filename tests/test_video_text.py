@@ -144,21 +144,22 @@ def test_own_text_sets_in_every_format(fmt, scratch_cache, tmp_path):
 
         path = tmp_path / "own_hf"
         hf.Dataset.from_pandas(df).save_to_disk(str(path))
-    data.prepare("text", source=str(path), text_column="body", label_column="y", quiet=True)
-    loaded = data.load("text")
+    data.prepare_source("text", str(path), name="own", text_column="body", label_column="y", quiet=True)
+    loaded = data.load("own")
     assert len(loaded.train_y) + len(loaded.test_y) == 40
-    assert set(loaded.train_y) == {0, 1}
-    meta = json.loads((scratch_cache / "text" / "meta.json").read_text())
-    assert meta["source"]["text_column"] == "body"
+    assert set(loaded.train_y) == {0, 1} and loaded.classes == ("neg", "pos")
+    meta = json.loads((scratch_cache / "own" / "meta.json").read_text())
+    assert meta["source"]["text_column"] == "body" and meta["kind"] == "text"
+    assert not (scratch_cache / "text").exists()  # never under the embedded dataset's name
 
 
 def test_missing_column_names_it(scratch_cache, tmp_path):
     path = tmp_path / "own.csv"
     _frame().to_csv(path, index=False)
     with pytest.raises(DataError) as e:
-        data.prepare("text", source=str(path), text_column="tweet", label_column="y", quiet=True)
+        data.prepare_source("text", str(path), text_column="tweet", label_column="y", quiet=True)
     assert "'tweet'" in str(e.value) and "body" in str(e.value) and "--text-column" in str(e.value)
-    assert not (scratch_cache / "text").exists()
+    assert not (scratch_cache / "own").exists()
 
 
 def test_empty_text_names_the_row(scratch_cache, tmp_path):
@@ -167,7 +168,7 @@ def test_empty_text_names_the_row(scratch_cache, tmp_path):
     path = tmp_path / "own.csv"
     df.to_csv(path, index=False)
     with pytest.raises(DataError, match="row 8 has an empty text"):  # header is line 1, df row 6 is line 8
-        data.prepare("text", source=str(path), text_column="body", label_column="y", quiet=True)
+        data.prepare_source("text", str(path), text_column="body", label_column="y", quiet=True)
 
 
 def test_text_pipelines_share_sequence_length():

@@ -24,8 +24,9 @@ from pathlib import Path
 
 from . import frameworks
 from .augment import shift
+from .catalog import get_pipeline
 from .errors import UsageError
-from .spec import PIPELINES, get_pipeline
+from .spec import PIPELINES
 from .training import augment_rng, batch_order, make_trainer
 
 STEPS = 10

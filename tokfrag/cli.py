@@ -13,33 +13,77 @@ from pathlib import Path
 
 from . import __version__
 from .errors import GitError, UsageError, printable
+from .results import DATA_PREFIX
 
 # --- prepare --------------------------------------------------------------------------
 
 def cmd_prepare(args) -> int:
     from . import data, spec
 
+    options = {k: v for k, v in (("text_column", args.text_column), ("label_column", args.label_column),
+                                 ("size", args.size)) if v is not None}
+    if args.source:
+        if len(args.dataset) != 1:
+            raise UsageError("--source needs exactly one KIND (image, video or text), e.g. "
+                             "`tokfrag prepare image --source DIR --name NAME`")
+        if args.preset:
+            raise UsageError("--preset applies to the embedded video dataset, not to a source of your own")
+        path = data.prepare_source(args.dataset[0], args.source, name=args.name, force=args.force,
+                                   target=args.target, **options)
+        print(describe_own(path.name))
+        return 0
+    given = [opt for opt, v in (("--name", args.name), ("--target", args.target), ("--size", args.size),
+                                ("--text-column", args.text_column), ("--label-column", args.label_column)) if v]
+    if given:
+        raise UsageError(f"{', '.join(given)} need(s) --source: your own data, e.g. "
+                         "`tokfrag prepare text --source FILE --name NAME`")
     names = args.dataset or spec.datasets()
     for name in names:
-        data.builder(name)  # unknown name -> error listing valid ones
-    if args.source and len(names) != 1:
-        raise UsageError("--source needs exactly one DATASET, e.g. `tokfrag prepare mnist --source DIR`")
-    options = {k: v for k, v in (("preset", args.preset), ("text_column", args.text_column),
-                                 ("label_column", args.label_column)) if v is not None}
-    if options and len(names) != 1:
-        raise UsageError("--preset, --text-column and --label-column need exactly one DATASET")
+        if data.user_meta(name) is None:
+            data.builder(name, list(data.user_metas()))  # unknown name -> error listing valid ones
+    if args.preset and len(names) != 1:
+        raise UsageError("--preset needs exactly one DATASET (video)")
     for name in names:
-        data.prepare(name, source=args.source, force=args.force, **options)
+        data.prepare(name, force=args.force, **({"preset": args.preset} if args.preset else {}))
     print(f"prepared: {', '.join(names)} in {data.cache_root()}")
     return 0
+
+
+def describe_own(name: str) -> str:
+    """A prepared dataset of one's own in a few lines: kind, classes, shape, splits, label mapping,
+    fingerprint and its pipelines."""
+    from . import catalog, data
+
+    meta = data.user_meta(name)
+    pipelines = catalog.user_pipelines(name)
+    classes = meta["classes"]
+    shown = ", ".join(classes[:12]) + (f", ... ({len(classes)} in all)" if len(classes) > 12 else "")
+    split = meta["split"]
+    how = "the source's own split" if split["from"] == "source" else \
+        f"stratified split, {split['test_fraction']:.0%} test, seed {split['seed']}"
+    lines = [f"prepared: {name} ({meta['kind']}) in {data.cache_root() / name}",
+             f"  classes: {len(classes)}: {shown}",
+             f"  one sample: {'x'.join(map(str, meta['shape']))}"
+             f"{' bytes (99th percentile of the training texts)' if meta['kind'] == 'text' else ''}",
+             f"  train {meta['splits']['train']} / test {meta['splits']['test']} ({how})",
+             f"  data sha256: {meta['data_sha256']}"]
+    if meta.get("label_map"):
+        pairs = list(meta["label_map"].items())
+        lines.append("  labels mapped to class ids: " + ", ".join(f"{k} -> {v}" for k, v in pairs[:12])
+                     + (", ..." if len(pairs) > 12 else ""))
+    for p in pipelines.values():
+        extra = f", {p.codebook.size}-id vocabulary" if p.words else (
+            f", {p.codebook.size} centroids" if p.codebook else "")
+        lines.append(f"  pipeline {p.name}: {p.seq_len} units{extra}, {p.train.epochs} epochs")
+    return "\n".join(lines)
 
 
 # --- train ----------------------------------------------------------------------------
 
 def cmd_train(args) -> int:
-    from . import frameworks, spec, training
+    from . import catalog, frameworks, spec, training
 
-    pipeline = spec.get_pipeline(args.pipeline)
+    pipeline = catalog.get_pipeline(args.pipeline)
     if args.epochs:
         pipeline = spec.with_overrides(pipeline, epochs=args.epochs)
     if args.seed is not None:
@@ -78,7 +122,7 @@ PERF_BENCHMARKS = [
 
 
 def cmd_bench(args) -> int:
-    from . import data, repo, spec
+    from . import catalog, data, repo, spec
     from .machine import annotate_asv_machine, asv_machine_extras, machine_name, register_asv_machine
 
     if args.perf and (args.full or args.bench):
@@ -87,12 +131,17 @@ def cmd_bench(args) -> int:
         if args.seeds < 1:
             raise UsageError(f"--seeds {args.seeds}: a run needs at least 1 seed (3 give an interval)")
         os.environ["TOKFRAG_SEEDS"] = str(args.seeds)  # read by the suite (benchmarks/common.py)
+    selected = list(dict.fromkeys(args.dataset or spec.datasets()))
+    for name in selected:
+        catalog.pipelines_of(name)  # an unknown or unprepared dataset: the error says how to prepare it
+    if args.dataset:
+        os.environ["TOKFRAG_DATASETS"] = ",".join(selected)  # read by the suite (benchmarks/common.py)
     if args.against:
         from .continuous import run_args
 
         return run_args(args)
     root = repo.require_checkout()
-    for name in spec.datasets():
+    for name in selected:
         data.prepare(name, quiet=False)
     try:
         sha = repo.git(root, "rev-parse", "HEAD")
@@ -103,6 +152,9 @@ def cmd_bench(args) -> int:
     py = sys.executable
     register_asv_machine(machine, cwd=root)
     extras = asv_machine_extras()
+    # the data each dataset name stands for in this run: asv copies these into the results file,
+    # and `tokfrag compare` refuses to compare results measured on different data
+    extras.update(data_params(selected))
     annotate_asv_machine(machine, extras)
     for key, state in extras.items():
         if state.startswith("skipped"):
@@ -122,6 +174,14 @@ def cmd_bench(args) -> int:
         _steady(base, selection, results[-1], env, root, check=not args.no_check and selection == DEFAULT_BENCHMARKS)
     print(f"\nresults: {root / 'results' / machine}/ (commit {sha[:8]})")
     return rc
+
+
+def data_params(names: list[str]) -> dict[str, str]:
+    """The asv machine parameters that say which data each dataset name stood for: ``data_<name>``, the
+    sha256 fingerprint of its prepared arrays and labels (``tokfrag.data.Prepared.fingerprint``)."""
+    from . import data
+
+    return {f"{DATA_PREFIX}{name}": data.load(name).fingerprint for name in names}
 
 
 def _steady(asv_cmd: list[str], selection: list[str], path, env: dict, root, check: bool) -> None:
@@ -179,6 +239,10 @@ def cmd_info(args) -> int:
     for name in data.BUILDERS:
         meta = data.cache_root() / name / "meta.json"
         print(f"  {name}: {'prepared' if meta.exists() else 'not prepared (tokfrag prepare ' + name + ')'}")
+    own = data.user_metas()
+    print(f"datasets of your own: {len(own) or 'none (tokfrag prepare KIND --source PATH --name NAME)'}")
+    for name in own:
+        print(describe_own(name))
     return 0
 
 
@@ -197,10 +261,23 @@ def parser() -> argparse.ArgumentParser:
                        description="Verify a dataset's source by sha256, split it, save it as a Hugging Face "
                                    "Arrow dataset under datasets/cache/, and fit the token pipelines' k-means "
                                    "codebooks on training windows. With no DATASET, prepares all.")
-    s.add_argument("dataset", nargs="*", help="dataset name(s), e.g. mnist (default: all)")
+    s.add_argument("dataset", nargs="*",
+                   help="embedded dataset name(s), e.g. mnist (default: all); with --source, the KIND of your "
+                        "data: image (or mnist), video or text")
     s.add_argument("--source", metavar="PATH",
-                   help="your own source instead of the embedded one (mnist: a folder of IDX files; "
-                        "text: a .csv, .jsonl, .parquet file or a saved Hugging Face dataset folder)")
+                   help="your own data, prepared under a name of its own (--name): image: a folder of IDX files "
+                        "(raw or .gz) or of images in one sub-folder per class; video: a .npz of uint8 clips "
+                        "(N, T, H, W) and labels, or a folder of .npy; text: a .csv, .jsonl, .parquet file or a "
+                        "saved Hugging Face dataset folder")
+    s.add_argument("--name", metavar="NAME",
+                   help="with --source: the dataset's name (default: from the source's file or folder name); its "
+                        "pipelines are NAME/fragment and NAME/token")
+    s.add_argument("--size", metavar="HxW",
+                   help="image folders: resize every image to HxW pixels (default: the most common size, the "
+                        "longer side at most 64)")
+    s.add_argument("--target", type=float, metavar="PCT",
+                   help="with --source: the test accuracy (%%) whose first crossing is timed (default: the "
+                        "embedded dataset's of the same kind)")
     s.add_argument("--preset", choices=["small", "full"],
                    help="video: clip counts (small: 2,000 train / 500 test, the default; full: 10,000 / 2,000)")
     s.add_argument("--text-column", metavar="NAME", help="text: the column holding the text (default: text)")
@@ -225,6 +302,10 @@ def parser() -> argparse.ArgumentParser:
                                    "Results are saved under results/<machine>/ keyed by the commit.")
     s.add_argument("-b", "--bench", action="append", metavar="REGEX",
                    help="only benchmarks matching REGEX (asv -b; repeatable)")
+    s.add_argument("--dataset", action="append", metavar="NAME",
+                   help="benchmark the pipelines of this dataset only, embedded (mnist, video, text) or prepared "
+                        "of your own (tokfrag prepare KIND --source PATH --name NAME); repeatable (default: the "
+                        "embedded ones)")
     s.add_argument("--machine", help="machine name (default: host name, plus the GPU model if any)")
     s.add_argument("--quick", action="store_true", help="asv --quick: one sample per benchmark (no statistics)")
     s.add_argument("--smoke", action="store_true", help="shrink the training budget to one epoch (smoke test)")

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import frameworks, params, reference
-from .spec import PipelineSpec, get_pipeline, registered
+from .catalog import get_pipeline
+from .spec import PipelineSpec, registered
 
 FRAGMENT_ATOL = 1e-6
 LOGITS_ATOL = 1e-4
@@ -132,6 +133,7 @@ def check_pipeline(spec: PipelineSpec, tf_spec: PipelineSpec | None = None, thro
         return [Row(spec.name, c, why, None, "-") for c in CHECKS]
     pt_impl, tf_impl = frameworks.get("pytorch"), frameworks.get("tensorflow")
     prepared = data.load(spec.dataset.name)
+    prepared.check(spec)
     codebook = prepared.codebook(spec) if spec.codebook is not None else None
     rows: list[Row] = []
 

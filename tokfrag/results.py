@@ -28,6 +28,9 @@ SCHEMA_VERSION = 2  # the asv results file version this reader understands
 COLUMNS = ["machine", "commit", "env", "date", "benchmark", "params", "value", "status", "samples", "file"]
 MAX_COMBINATIONS = 100_000  # a benchmark with more parameter combinations is taken as malformed
 SCALAR = (str, int, float)
+# `tokfrag bench` records the fingerprint of every dataset it benchmarks as the machine parameter
+# ``data_<dataset>`` (sha256 of the prepared arrays and labels); asv copies it into each results file.
+DATA_PREFIX = "data_"
 
 
 class ResultsWarning(UserWarning):
@@ -137,6 +140,21 @@ class ResultsFile:
 
     def label(self) -> str:
         return f"{self.commit[:8] or '?'} ({self.path})"
+
+    def data_fingerprints(self) -> dict[str, str]:
+        """Dataset -> the fingerprint of the data benchmarked under that name (``DATA_PREFIX``), where recorded."""
+        return {k[len(DATA_PREFIX):]: v for k, v in self.params.items() if k.startswith(DATA_PREFIX) and v}
+
+    def datasets(self) -> set[str]:
+        """The datasets whose pipelines (``<dataset>/<representation>...``) are parameters of this file's results."""
+        out = set()
+        for fields in self.entries.values():
+            for values in fields.get("params") or []:
+                for v in values if isinstance(values, list) else []:
+                    v = unquote(v)
+                    if isinstance(v, str) and "/" in v:
+                        out.add(v.split("/", 1)[0])
+        return out
 
     def header(self) -> dict:
         """What the file says about its run: machine, commit, env, date, file, python, params,

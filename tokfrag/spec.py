@@ -214,6 +214,14 @@ class DatasetSpec:
     num_classes: int
     target_accuracy: float  # % test accuracy whose first crossing is timed ("time to target")
     kind: str = "signal"  # "signal": uint8 arrays; "text": strings, cut into UTF-8 bytes
+    classes: tuple = ()  # the label names, class id order (a prepared user dataset's, from its meta.json)
+    fingerprint: str = ""  # sha256 of a prepared user dataset's arrays and labels ("" for the embedded ones)
+
+    def __post_init__(self):
+        if self.num_classes < 2:
+            raise ValueError(f"dataset {self.name!r} has {self.num_classes} class(es); a classifier needs 2 or more")
+        if self.classes and len(self.classes) != self.num_classes:
+            raise ValueError(f"dataset {self.name!r}: {len(self.classes)} class names for {self.num_classes} classes")
 
 
 @dataclass(frozen=True)
@@ -284,11 +292,15 @@ class PipelineSpec:
 
 # --- datasets ------------------------------------------------------------------------
 
-MNIST = DatasetSpec("mnist", signal_shape=(28, 28), num_classes=10, target_accuracy=90.0)
+MNIST = DatasetSpec("mnist", signal_shape=(28, 28), num_classes=10, target_accuracy=90.0,
+                    classes=tuple(str(i) for i in range(10)))
 # Moving MNIST: 8 frames of 64x64; 4 speed classes (chance 25%).
-VIDEO = DatasetSpec("video", signal_shape=(8, 64, 64), num_classes=4, target_accuracy=80.0)
+VIDEO = DatasetSpec("video", signal_shape=(8, 64, 64), num_classes=4, target_accuracy=80.0,
+                    classes=("speed 1", "speed 2", "speed 3", "speed 4"))
 # Tweets, cut to their first 256 UTF-8 bytes; 3 sentiments (the majority class is 42%).
-TEXT = DatasetSpec("text", signal_shape=(256,), num_classes=3, target_accuracy=60.0, kind="text")
+TEXT = DatasetSpec("text", signal_shape=(256,), num_classes=3, target_accuracy=60.0, kind="text",
+                   classes=("negative", "neutral", "positive"))
+EMBEDDED = {d.name: d for d in (MNIST, VIDEO, TEXT)}
 
 # --- the registry --------------------------------------------------------------------
 
@@ -353,26 +365,100 @@ def registered() -> dict[str, PipelineSpec]:
     return {**PIPELINES, **BACKBONE_PIPELINES}
 
 
-def get_pipeline(name: str) -> PipelineSpec:
+def get_pipeline(name: str, more: dict[str, PipelineSpec] | None = None) -> PipelineSpec:
     """Look a pipeline up by name; an unknown name is an error that lists the valid ones.
 
     ``<pipeline>+<backbone>`` selects another backbone for any pipeline or variant
-    (``mnist/fragment@article+cnn``).
+    (``mnist/fragment@article+cnn``). ``more``: further pipelines to look in, such as a prepared
+    user dataset's (``user_pipelines``; ``tokfrag.catalog.get_pipeline`` passes them).
     """
-    for table in (PIPELINES, VARIANTS, BACKBONE_PIPELINES):
+    more = more or {}
+    for table in (PIPELINES, VARIANTS, BACKBONE_PIPELINES, more):
         if name in table:
             return table[name]
     base, _, backbone = name.partition("+")
-    if backbone and (base in PIPELINES or base in VARIANTS) and backbone in BACKBONES:
-        return with_backbone(get_pipeline(base), backbone)
-    valid = ", ".join(list(PIPELINES) + list(VARIANTS))
+    if backbone and (base in PIPELINES or base in VARIANTS or base in more) and backbone in BACKBONES:
+        return with_backbone(get_pipeline(base, more), backbone)
+    valid = ", ".join(list(PIPELINES) + list(VARIANTS) + list(more))
     raise UnknownName(f"unknown pipeline {name!r}; valid pipelines: {valid}, each also as <name>+<backbone> "
-                      f"with a backbone among {', '.join(BACKBONES)}")
+                      f"with a backbone among {', '.join(BACKBONES)} (a dataset of your own: `tokfrag prepare "
+                      "KIND --source PATH --name NAME` makes NAME/fragment and NAME/token)")
 
 
 def datasets() -> list[str]:
     """Names of the datasets that registered pipelines use, in registry order."""
     return list(dict.fromkeys(p.dataset.name for p in PIPELINES.values()))
+
+
+# --- datasets of your own -----------------------------------------------------------
+#
+# A prepared user dataset (``tokfrag prepare KIND --source PATH --name NAME``) gets the two
+# pipelines of the embedded dataset of its kind, with the shapes and classes of its data: the
+# DatasetSpec comes from its meta.json (``user_dataset``), the rest from the template below, so
+# the hyperparameters stay here. Units per sample follow from the signal shape (windows that do
+# not divide it are zero-padded, as for the embedded data).
+
+# Kind of a user source -> the embedded dataset whose pipelines are its template.
+TEMPLATES = {"image": "mnist", "video": "video", "text": "text"}
+# Training split sizes of the embedded datasets (their cards): the template's step budget.
+TEMPLATE_TRAIN = {"mnist": 4000, "video": 2000, "text": 30526}
+# Text of one's own: units cover the 99th percentile of the training texts' UTF-8 lengths (meta
+# "shape"), in the template's 8-byte windows, at most this many (the embedded text has 32).
+MAX_TEXT_UNITS = 64
+# An image folder's images are resized so that the longer side is at most this (7x7 windows:
+# at most 10 x 10 = 100 units per image); IDX images keep their size.
+MAX_IMAGE_SIDE = 64
+
+
+def user_dataset(meta: dict) -> DatasetSpec:
+    """The DatasetSpec of a prepared user dataset, from its meta.json: name, kind, signal shape
+    (image (h, w), clip (t, h, w), text: the 99th-percentile length in bytes), class names, target
+    accuracy (``--target``, else the template's) and the data's fingerprint."""
+    kind = meta["kind"]
+    if kind not in TEMPLATES:
+        raise ValueError(f"dataset {meta.get('dataset')!r}: unknown kind {kind!r}; valid: {', '.join(TEMPLATES)}")
+    template = EMBEDDED[TEMPLATES[kind]]
+    shape = tuple(int(n) for n in meta["shape"])
+    if kind == "text":
+        cell = TEXT_WINDOWS.window[0]
+        shape = (min(MAX_TEXT_UNITS, max(1, math.ceil(shape[0] / cell))) * cell,)
+    classes = tuple(str(c) for c in meta["classes"])
+    target = meta.get("target")
+    return DatasetSpec(meta["dataset"], shape, len(classes),
+                       float(target) if target is not None else template.target_accuracy,
+                       kind=template.kind, classes=classes, fingerprint=meta.get("data_sha256", ""))
+
+
+def _user_budget(template: TrainConfig, template_train: int, n_train: int) -> TrainConfig:
+    """The template's number of optimizer steps (and so its warm-up and decay) on ``n_train``
+    samples: ceil(steps / steps per epoch) epochs. Not fewer steps for a small set: with a few
+    dozen steps the rate peaks at once, and the first steps of training (parity's trajectory)
+    become chaotic, where both frameworks' float rounding grows into different runs."""
+    steps = template.total_steps(template_train)
+    return replace(template, epochs=max(1, math.ceil(steps / template.steps_per_epoch(n_train))))
+
+
+def user_pipelines(meta: dict) -> dict[str, PipelineSpec]:
+    """``<name>/fragment`` and ``<name>/token`` of a prepared user dataset (its meta.json): the
+    template's windows, codebook and training config, on the data's shape and classes. A k-means
+    codebook has at most as many centroids as there are training windows; the epochs give the
+    template's number of steps (``_user_budget``)."""
+    dataset = user_dataset(meta)
+    n_train = int(meta["splits"]["train"])
+    out = {}
+    for template in PIPELINES.values():
+        if template.dataset.name != TEMPLATES[meta["kind"]]:
+            continue
+        train = _user_budget(template.train, TEMPLATE_TRAIN[template.dataset.name], n_train)
+        codebook = template.codebook
+        if isinstance(codebook, Vocabulary):
+            codebook = replace(codebook, max_len=dataset.signal_shape[0] // TEXT_WINDOWS.window[0])
+        elif codebook is not None:
+            windows = n_train * math.prod(template.windows.grid(dataset.signal_shape))
+            codebook = replace(codebook, size=min(codebook.size, windows))
+        spec = replace(template, dataset=dataset, codebook=codebook, train=train)
+        out[spec.name] = spec
+    return out
 
 
 def with_overrides(spec: PipelineSpec, **train_overrides) -> PipelineSpec:

@@ -86,7 +86,7 @@ def selector(name: str, key: tuple) -> str:
 def in_process(framework: str, pipeline: str, calls: int = LOOP_CALLS) -> dict:
     """The step of ``Step.time_train_step`` timed in this process: same trainer, same batch, the
     same steady-state warm-up, then ``calls`` individually timed steps."""
-    from .spec import get_pipeline
+    from .catalog import get_pipeline
     from .training import make_trainer
 
     spec = get_pipeline(pipeline)

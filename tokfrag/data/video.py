@@ -13,11 +13,15 @@ is uniform whatever the speed: a single frame carries no information about the l
 the task needs motion. (The direction of motion would not do: with reflecting borders, the
 position drifts towards where the digit heads, and a late frame gives the direction away.)
 The digit's identity is kept as the second label ``digit``.
+
+Clips of your own (``tokfrag prepare video --source PATH --name NAME``, ``tokfrag.data.own``):
+uint8 arrays (N, T, H, W) with one label each, read by ``read_own`` (``OWN_FORMATS``).
 """
 
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import numpy as np
 
@@ -45,8 +49,8 @@ EXPECTED = {
 
 def source_info(source: str | None = None, preset: str = "small") -> dict:
     if source is not None:
-        raise DataError("video clips are generated from the embedded MNIST digits; --source is not supported "
-                        "(use --preset small|full)")
+        raise DataError("the embedded video clips are generated from the embedded MNIST digits; prepare your own "
+                        f"clips under a name of their own.\nFix: tokfrag prepare video --source {source} --name NAME")
     if preset not in PRESETS:
         raise DataError(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
     from . import mnist
@@ -124,3 +128,77 @@ def build(info: dict, quiet: bool = True):
 
 def to_numpy(column) -> np.ndarray:
     return np.asarray(column, dtype=np.uint8)
+
+
+# --- clips of your own ------------------------------------------------------------------
+
+# Array names in a .npz file (the first present of each), or .npy files in a folder (NAME.npy).
+OWN_ARRAYS = {"train_clips": ("clips", "x", "x_train", "train_clips"),
+              "train_labels": ("labels", "y", "y_train", "train_labels"),
+              "test_clips": ("x_test", "test_clips"),
+              "test_labels": ("y_test", "test_labels")}
+OWN_FORMATS = ("a .npz file with the arrays clips (N, T, H, W) uint8 and labels (N,) (also named x / y), "
+               "optionally test_clips and test_labels (x_test / y_test) for a test split of your own; "
+               "or a folder of the same arrays as .npy files (clips.npy, labels.npy...)")
+
+
+def own_files(path: Path) -> list[Path]:
+    """The files a clip source consists of (its identity: their sha256)."""
+    if path.is_file() and path.suffix.lower() == ".npz":
+        return [path]
+    if path.is_dir():
+        found = sorted(p for p in path.glob("*.npy") if p.stem in {n for ns in OWN_ARRAYS.values() for n in ns})
+        if found:
+            return found
+    raise DataError(f"--source {path}: not a clip source.\nFix: pass {OWN_FORMATS}")
+
+
+def _arrays(path: Path) -> dict[str, np.ndarray]:
+    try:
+        if path.is_file():
+            if path.stat().st_size == 0:
+                raise DataError(f"{path}: the file is empty.\nFix: pass {OWN_FORMATS}")
+            with np.load(path, allow_pickle=False) as z:
+                return {k: z[k] for k in z.files}
+        return {p.stem: np.load(p, allow_pickle=False) for p in own_files(path)}
+    except (OSError, ValueError, EOFError) as e:
+        raise DataError(f"{path}: cannot be read as numpy arrays ({e}).\nFix: pass {OWN_FORMATS} "
+                        "(saved with numpy.savez / numpy.save, without pickled objects)") from None
+
+
+def read_own(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{split: (clips uint8 (N, T, H, W), raw labels (N,))}: split "all", or "train" and "test"."""
+    arrays = _arrays(path)
+    found = {}
+    for key, names in OWN_ARRAYS.items():
+        name = next((n for n in names if n in arrays), None)
+        if name is not None:
+            found[key] = (name, arrays[name])
+    for key in ("train_clips", "train_labels"):
+        if key not in found:
+            raise DataError(f"{path}: no array named {' or '.join(OWN_ARRAYS[key])} (arrays: "
+                            f"{', '.join(sorted(arrays)) or 'none'}).\nFix: pass {OWN_FORMATS}")
+    if ("test_clips" in found) != ("test_labels" in found):
+        raise DataError(f"{path}: test clips and test labels come together; only "
+                        f"{found.get('test_clips', found.get('test_labels'))[0]} is there.\nFix: pass {OWN_FORMATS}")
+    out = {}
+    for split in ("train", "test"):
+        if f"{split}_clips" not in found:
+            continue
+        (xn, x), (yn, y) = found[f"{split}_clips"], found[f"{split}_labels"]
+        if x.ndim != 4:
+            raise DataError(f"{path}: array {xn} has shape {x.shape}; expected clips (N, T, H, W).\n"
+                            "Fix: one grey-scale clip per item: frames x height x width")
+        if x.dtype != np.uint8:
+            raise DataError(f"{path}: array {xn} is {x.dtype}; expected uint8 (0-255).\n"
+                            "Fix: scale and convert it, e.g. (clips * 255).round().astype(numpy.uint8) for values 0-1")
+        if y.ndim != 1 or len(y) != len(x):
+            raise DataError(f"{path}: {len(x)} clips in {xn} but labels {yn} of shape {y.shape}.\n"
+                            "Fix: one label per clip, a 1-d array as long as the clips")
+        if len(x) == 0:
+            raise DataError(f"{path}: array {xn} holds no clip.\nFix: pass {OWN_FORMATS}")
+        out[split] = (np.ascontiguousarray(x), y)
+    if "test" in out and out["test"][0].shape[1:] != out["train"][0].shape[1:]:
+        raise DataError(f"{path}: test clips of {out['test'][0].shape[1:]} where the training clips are "
+                        f"{out['train'][0].shape[1:]}.\nFix: both splits need clips of one shape")
+    return out if "test" in out else {"all": out["train"]}

@@ -8,8 +8,8 @@ import math
 import statistics
 from collections import defaultdict
 
+from ..catalog import get_pipeline
 from ..params import count as count_parameters
-from ..spec import get_pipeline
 from .board import NO_SEED, Cell, Machine, Row
 from .columns import COLUMNS, PARITY
 from .defaults import ROW_PARAMS

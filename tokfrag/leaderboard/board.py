@@ -183,6 +183,8 @@ class Board:
     machines: dict[str, Machine]
     extra_params: list[str] = field(default_factory=list)  # row parameters beyond KEY_ORDER
     scaling: list[ScalingPoint] = field(default_factory=list)  # ordered by framework, representation, machine, window
+    # dataset -> {machine: the fingerprint of the data its latest results were measured on} (where recorded)
+    data: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def datasets(self) -> dict[str, list[Row]]:
         """Dataset -> its rows, ranked by accuracy (rows without one last), then throughput; rows that

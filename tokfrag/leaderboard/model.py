@@ -87,4 +87,10 @@ def build(results_dir: str | Path) -> Board:
     for name, machine in machines.items():
         machine.peaks = dict(sorted(peaks.get(name, {}).items()))
     extra = sorted({k for row in rows for k in row.params} - set(KEY_ORDER))
-    return Board(rows, machines, extra, scaling)
+    data: dict[str, dict[str, str]] = defaultdict(dict)
+    for name, headers in newest.items():
+        if name in machines:
+            for key, value in headers[-1]["params"].items():
+                if key.startswith(results.DATA_PREFIX) and value:
+                    data[key[len(results.DATA_PREFIX):]][name] = value
+    return Board(rows, machines, extra, scaling, dict(data))

@@ -231,7 +231,19 @@ def _verdicts(name: str, rows: list[Row]) -> str:
     return f'<div class="verdicts">{paragraphs}</div>' if paragraphs else ""
 
 
-def _dataset_section(name: str, rows: list[Row], extra: list[str], multi_machine: bool) -> str:
+def _data_note(data: dict[str, str]) -> str:
+    """Which data the section's results were measured on: its fingerprint per machine (``tokfrag bench``
+    records it); a warning when the machines measured different data under this name."""
+    if not data:
+        return ""
+    shown = "; ".join(f"{fp[:12]} ({machine})" for machine, fp in sorted(data.items()))
+    differ = (" <b>Different data under one name: these machines' results are not comparable.</b>"
+              if len(set(data.values())) > 1 else "")
+    return f'<p class="note data">Data sha256: {_e(shown)}.{differ}</p>'
+
+
+def _dataset_section(name: str, rows: list[Row], extra: list[str], multi_machine: bool,
+                     data: dict[str, str] | None = None) -> str:
     plot = svg.plot(rows, multi_machine)
     figure = (f"<figure>{plot}<figcaption>Test accuracy against training time per sample "
               "(1 / training throughput). Orange: token, blue: fragment; circle: PyTorch, "
@@ -240,7 +252,8 @@ def _dataset_section(name: str, rows: list[Row], extra: list[str], multi_machine
     backbones = _backbone_table(rows)
     duels = "".join(_duel_table(comp, comp.pairs(rows)) for comp in COMPARISONS)
     return (f'<section data-dataset="{_e(name)}"><h2>{_e(name)} <small class="note count"></small></h2>'
-            f'{_verdicts(name, rows)}{_board_table(rows, extra)}<div class="duo">{figure}<div>{duels}</div></div>'
+            f'{_data_note(data or {})}{_verdicts(name, rows)}{_board_table(rows, extra)}'
+            f'<div class="duo">{figure}<div>{duels}</div></div>'
             f"{backbones}</section>")
 
 
@@ -390,7 +403,8 @@ def _methods() -> str:
 def page(board: Board, generated: datetime | None = None) -> str:
     """The whole HTML document."""
     generated = generated or datetime.now(timezone.utc)
-    sections = "".join(_dataset_section(name, rows, board.extra_params, len(board.machines) > 1)
+    sections = "".join(_dataset_section(name, rows, board.extra_params, len(board.machines) > 1,
+                                        board.data.get(name, {}))
                        for name, rows in board.datasets().items())
     if board.scaling:
         sections += _scaling_section(board.scaling)
