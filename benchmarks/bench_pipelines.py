@@ -8,6 +8,8 @@ which asv records as skipped). Every timed operation starts from steady state
 
 from __future__ import annotations
 
+from tokfrag import steady
+
 from . import common
 
 
@@ -17,7 +19,9 @@ class Step:
     params = (common.FRAMEWORKS, common.PIPELINE_NAMES, common.DEVICES)
     param_names = ["framework", "pipeline", "device"]
     rounds = 1
-    repeat = (5, 15, 5.0)  # 5 to 15 samples within 5 s: the U test, the speed intervals and the spread flag
+    # 10 to 200 samples within 4 s (one call each): the speed intervals and the spread flag, over a
+    # window long enough that one of TensorFlow's 1-2 s slow episodes does not move the median
+    repeat = (steady.MIN_SAMPLES, steady.MAX_SAMPLES, steady.WINDOW)
     warmup_time = 0.1  # the first call already runs the operation to steady state (Context.timed)
     timeout = 300
 

@@ -125,6 +125,24 @@ def test_check_verdicts_name_the_reason():
     assert "tensorflow video/fragment       83.1     4%     51.9      —     1.60  x" in steady.table([row])
 
 
+def test_speeds_finds_a_step_that_switches_between_two():
+    one = [0.025] * 80  # 2 s at one speed
+    assert steady.speeds(one) == (0.025, 0.025)
+    two = [0.025] * 40 + [0.036] * 28 + [0.025] * 40  # a 1-s slow episode inside a 3.7-s window
+    fast, slow = steady.speeds(two)
+    assert fast == 0.025 and slow == 0.036
+    assert steady.speeds([0.3, 0.3, 0.01]) == (0.3, 0.3)  # a short tail joins the run before it
+
+
+def test_two_speeds_explain_a_gap_only_when_asv_lies_between_them():
+    loop = {"spread": 0.02, "fast": 0.025, "slow": 0.036}
+    inside, outside = {"spread": 0.02, "median": 0.036}, {"spread": 0.02, "median": 0.050}
+    assert steady.why(inside, loop, 1.44).startswith("two speeds: the loop's 0.5-s medians ran from 25.0 to 36.0 ms")
+    assert "both steady but apart" in steady.why(outside, loop, 2.0)
+    one_speed = {"spread": 0.02, "fast": 0.025, "slow": 0.026}
+    assert "both steady but apart" in steady.why(inside, one_speed, 1.44)
+
+
 def test_the_check_is_stored_where_asv_and_the_leaderboard_do_not_read(tmp_path):
     from tokfrag import results
 
