@@ -11,13 +11,14 @@ EXTRAS ?= all
 WEB_ASSETS := web/node_modules/.installed
 PIP := $(PY) -m pip install --disable-pip-version-check -c constraints.txt
 
-.PHONY: setup data bench bench-quick bench-perf bench-backbones bench-full test parity calibrate publish serve clean help
+.PHONY: setup data bench bench-quick bench-perf bench-backbones bench-workers bench-full test parity calibrate publish serve clean help
 
 help:
 	@echo "make bench   set up, prepare data, run the asv benchmark here (SEEDS=3 training seeds), results in results/<machine>/"
 	@echo "make test    set up and run the tests (what CI runs)"
 	@echo "make bench-perf  the performance subset: compiled steps, bf16, MFU, peak, cost scaling (~40 min on 2 cores)"
 	@echo "make bench-backbones  every pipeline under the cnn, lstm and gnn backbones too (~1 h on 2 cores)"
+	@echo "make bench-workers  every default pipeline on 1 and 2 data-parallel workers (DDP, tf.distribute)"
 	@echo "make bench-full  everything, bench_perf in full (every pipeline x mode x precision): hours on 2 cores"
 	@echo "make parity  check PyTorch/TensorFlow equivalence for every pipeline"
 	@echo "make calibrate  harness overhead vs a bare training loop, per framework and pipeline"
@@ -64,6 +65,11 @@ bench-perf: data
 # the backbone axis (cnn, lstm, gnn beside the transformer): about an hour on 2 cores
 bench-backbones: data
 	$(TOKFRAG) bench --seeds $(SEEDS) -b '^bench_backbones\.'
+	$(TOKFRAG) publish
+
+# the workers axis: 1 and 2 data-parallel workers (PyTorch DDP, TensorFlow MultiWorkerMirroredStrategy)
+bench-workers: data
+	$(TOKFRAG) bench -b '^bench_workers\.'
 	$(TOKFRAG) publish
 
 bench-full: data

@@ -291,6 +291,51 @@ def test_backbone_axis(tmp_path):
     assert section.count("<td>cnn</td>") == 8  # best backbone of every line: cnn's accuracy is 1.5 higher
 
 
+def test_workers_axis(tmp_path):
+    """bench_workers' rows: the 1-worker figures join the default rows, the 2-worker rows stay out of the
+    board, the verdicts and the plot, and each dataset gets a scaling table with efficiency and
+    communication; the gate's export carries the columns."""
+    axis = ("framework", "pipeline", "device", "workers")
+    bench = dict(BENCHMARKS)
+    for m in ("track_throughput", "track_scaling_efficiency", "track_communication_share"):
+        bench[f"bench_workers.Workers.{m}"] = axis
+
+    def value(name, p):
+        method, n = name.rsplit(".", 1)[1], int(p.get("workers", 1))
+        if p.get("device") == "gpu" and n > 1:
+            return math.nan  # one GPU: skipped
+        if method == "track_throughput":
+            return 1000.0 * (1.6 if n == 2 else 1.0)
+        if method == "track_scaling_efficiency":
+            return 100.0 if n == 1 else 80.0
+        if method == "track_communication_share":
+            return 0.0 if n == 1 else 12.5
+        return metric(name, p)
+
+    VALUES["workers"] = [1, 2]
+    try:
+        write_results(tmp_path, bench_params=bench, value=value)
+        board, warned = build(tmp_path)
+    finally:
+        del VALUES["workers"]
+    assert not warned
+    one = [r for r in board.rows if r.params.get("workers") == "1"]
+    two = [r for r in board.rows if r.params.get("workers") == "2" and r.device == "cpu"]
+    assert len(one) == 8 and len(two) == 4
+    assert all(r.cells["accuracy"].status == "ok" and r.cells["group_throughput"].mean == 1000.0 for r in one)
+    assert all(r.cells["accuracy"].status == "missing" and r.cells["scaling_efficiency"].mean == 80.0 for r in two)
+    text = leaderboard.page(board)
+    board_table = text[text.index('<table class="board">'):text.index("</table>")]
+    assert board_table.count("<tr ") == 8  # one worker's rows only
+    assert ">workers<" not in board_table.lower()
+    start = text.index("Workers: data-parallel scaling")
+    section = text[start:text.index("</table>", start)]
+    assert section.count("<tr ") == 4  # cpu lines: 2 frameworks x 2 pipelines (the gpu skipped 2 workers)
+    assert "80.00" in section and "12.50" in section
+    rec = [r for r in export.records(board) if r["workers"] == "2" and r["device"] == "cpu"][0]
+    assert rec["scaling_efficiency"] == 80.0 and rec["communication_share"] == 12.5
+
+
 def test_head_to_head(results_dir):
     board, _ = build(results_dir)
     rows = board.rows

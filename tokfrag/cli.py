@@ -94,10 +94,11 @@ def cmd_train(args) -> int:
     # PyTorch first, whatever the order asked: importing torch's triton (through timm and
     # torchvision) after TensorFlow crashes the process (a segmentation fault in triton's import)
     for fw in sorted(dict.fromkeys(args.framework), key=list(frameworks.FRAMEWORKS).index):
-        r = training.train(fw, pipeline, device=args.device)
+        r = training.train(fw, pipeline, device=args.device, workers=args.workers)
         rows.append(r)
         ttt = "never" if r["time_to_target"] is None else f"{r['time_to_target']:.1f} s"
-        print(f"{fw:10s} {pipeline.name:16s} accuracy {r['accuracy']:.2f}%  train {r['train_seconds']:.1f} s  "
+        on = f" on {args.workers} workers" if args.workers > 1 else ""
+        print(f"{fw:10s} {pipeline.name:16s}{on} accuracy {r['accuracy']:.2f}%  train {r['train_seconds']:.1f} s  "
               f"{r['samples_per_second']:.0f} samples/s  time to {pipeline.dataset.target_accuracy:g}%: {ttt}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
@@ -294,6 +295,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
     s.add_argument("--epochs", type=int, help="override the budget (epochs)")
     s.add_argument("--seed", type=int, help="training seed: initial weights, batch order, shifts (default 0)")
+    s.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="data-parallel worker processes on this machine (PyTorch DDP, TensorFlow "
+                        "MultiWorkerMirroredStrategy), each a shard of every batch; N must divide the batch "
+                        "size (default 1; several machines: see the README)")
     s.add_argument("--json", metavar="FILE", help="also write the results (with the accuracy curve) to FILE")
     s.set_defaults(func=cmd_train)
 

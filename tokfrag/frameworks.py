@@ -65,6 +65,13 @@ def require_device(device: str) -> None:
         raise DeviceUnavailable("no GPU: no NVIDIA device on this machine (no nvidia-smi, no /dev/nvidia*)")
 
 
+def gpu_count() -> int:
+    """NVIDIA devices on this machine (``/dev/nvidia0``, ``/dev/nvidia1``, ...), without importing a framework."""
+    import glob
+
+    return len(glob.glob("/dev/nvidia[0-9]*"))
+
+
 def get(framework: str):
     """Import and return the implementation package; FrameworkMissing if not installed."""
     check_name(framework)

@@ -172,6 +172,8 @@ def asv_machine_extras() -> dict:
     asv copies unknown keys of ~/.asv-machine.json into results/<machine>/machine.json, so
     they travel with the results to the leaderboard.
     """
+    from .frameworks import gpu_count
+
     gpu = gpu_info()
     extras = {
         "gpu": gpu["name"] if gpu else "none",
@@ -179,6 +181,10 @@ def asv_machine_extras() -> dict:
         "cuda": gpu["cuda"] if gpu else "",
         "cpu_isa": cpu_isa(),
         "python": platform.python_version(),
+        # the topology bench_workers runs on: one machine, its GPUs (one worker per GPU there), the engines'
+        # transports (tokfrag.workers: torch.distributed gloo / NCCL, tf.distribute ring / NCCL)
+        "workers_topology": (f"1 host; {gpu_count()} GPU(s); workers on localhost ({os.cpu_count() or 1} cores): "
+                             "pytorch gloo (cpu) / nccl (gpu), tensorflow ring over gRPC (cpu) / nccl (gpu)"),
     }
     # flat strings only: asv copies these keys into every results file, and its publish
     # step hashes them

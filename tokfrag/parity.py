@@ -237,11 +237,56 @@ def check_pipeline(spec: PipelineSpec, tf_spec: PipelineSpec | None = None, thro
     return rows
 
 
-def run(names: list[str] | None = None) -> Report:
+WORKERS = 2  # the workers axis' equivalence check: 2 data-parallel workers (one CPU thread each on 2 cores)
+
+
+def _trajectory_rows(spec, label: str, a: dict, b: dict) -> list[Row]:
+    """Two trajectories (``tokfrag.workers.trajectory`` outputs) under the parity tolerances: the
+    loss at every step (rtol) and every final weight (atol)."""
+    la, lb = np.asarray(a["losses"]), np.asarray(b["losses"])
+    rel = np.abs(la - lb) / np.maximum(np.abs(la), 1e-12)
+    step = int(rel.argmax())
+    wa = {n: np.asarray(v, np.float32) for n, v in a["weights"].items()}
+    wb = {n: np.asarray(v, np.float32) for n, v in b["weights"].items()}
+    worst = max(wa, key=lambda n: float(np.abs(wa[n] - wb[n]).max()))
+    diff = float(np.abs(wa[worst] - wb[worst]).max())
+    return [Row(spec.name, f"{label} loss", _status(float(rel.max()) <= LOSS_RTOL), float(rel.max()),
+                f"rtol {LOSS_RTOL:g} at every step", f"{len(la)} steps; largest at step {step}"),
+            Row(spec.name, f"{label} weights", _status(diff <= WEIGHTS_ATOL), diff, f"atol {WEIGHTS_ATOL:g}",
+                f"largest in {worst}")]
+
+
+def check_workers(spec: PipelineSpec, n: int = WORKERS) -> list[Row]:
+    """The workers axis: ``n`` data-parallel workers (PyTorch DDP, TensorFlow
+    MultiWorkerMirroredStrategy; ``tokfrag.workers``) follow the 1-worker trajectory in each
+    framework (20 steps from the same seeded weights, each batch split into ``n`` shards), and
+    PyTorch with ``n`` workers follows TensorFlow with ``n``."""
+    from .workers import launch, trajectory
+
+    labels = [f"{n} workers {fw}" for fw in frameworks.FRAMEWORKS] + [f"{n} workers pt vs tf"]
+    missing = [fw for fw in frameworks.FRAMEWORKS if not frameworks.installed(fw)]
+    if missing:
+        why = f"not checked ({', '.join(missing)} missing)"
+        return [Row(spec.name, f"{label} {what}", why, None, "-") for label in labels for what in ("loss", "weights")]
+    rows, many = [], {}
+    for fw in frameworks.FRAMEWORKS:  # PyTorch first (torch's imports after TensorFlow's can crash)
+        one = trajectory(fw, spec, TRAJECTORY_STEPS)
+        job = {"kind": "trajectory", "framework": fw, "pipeline": spec.name, "steps": TRAJECTORY_STEPS}
+        many[fw] = launch(job, n, timeout=900)[0]
+        rows += _trajectory_rows(spec, f"{n} workers {fw}", one, many[fw])
+    rows += _trajectory_rows(spec, f"{n} workers pt vs tf", many["pytorch"], many["tensorflow"])
+    return rows
+
+
+def run(names: list[str] | None = None, workers: int = 0) -> Report:
+    """Every check of each pipeline (default: all registered); with ``workers`` (>1) also the
+    workers check (``check_workers``) of each."""
     specs = [get_pipeline(n) for n in names] if names else list(registered().values())
     report = Report()
     for spec in specs:
         report.rows.extend(check_pipeline(spec))
+        if workers > 1:
+            report.rows.extend(check_workers(spec, workers))
     return report
 
 
@@ -256,6 +301,9 @@ def add_parser(sub) -> None:
     s.add_argument("pipeline", nargs="*",
                    help="pipeline name(s), e.g. mnist/token or mnist/token+lstm (default: every pipeline under "
                         "every backbone)")
+    s.add_argument("--workers", type=int, default=0, metavar="N",
+                   help=f"also check N data-parallel workers (e.g. {WORKERS}): each framework's N-worker 20-step "
+                        "trajectory against its 1-worker one, and PyTorch's against TensorFlow's")
     s.add_argument("--json", metavar="FILE", help="also write the report as JSON to FILE ('-' for stdout)")
     s.set_defaults(func=cmd_parity)
 
@@ -263,7 +311,7 @@ def add_parser(sub) -> None:
 def cmd_parity(args) -> int:
     for n in args.pipeline:
         get_pipeline(n)  # unknown -> KeyError listing the valid names
-    report = run(args.pipeline or None)
+    report = run(args.pipeline or None, workers=args.workers)
     text = json.dumps(report.as_dict(), indent=2)
     if args.json == "-":
         print(text)

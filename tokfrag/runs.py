@@ -75,6 +75,17 @@ def result(framework: str, spec: PipelineSpec, device: str = "cpu", mode: str = 
                                                 progress=False)) if train else None)
 
 
+def workers(framework: str, spec: PipelineSpec, device: str, n: int) -> dict:
+    """Step times of ``n`` data-parallel workers on this combination in this session
+    (``tokfrag.workers.step_times``, worker 0's), measuring them if needed."""
+    from .workers import launch
+
+    job = {"kind": "time", "framework": framework, "pipeline": spec.name, "device": device,
+           "seed": spec.train.seed}
+    return cached({"workers": n, "spec": spec.to_dict(), "framework": framework, "device": device},
+                  lambda: launch(job, n, timeout=900)[0])
+
+
 def peak(device: str, precision: str) -> dict:
     """The machine's measured matmul peak (FLOP/s) on ``device`` in ``precision``: the best of
     every installed framework's probe, with each probe's figure."""

@@ -40,15 +40,21 @@ class Trainer(abc.ABC):
     ``weights``: the canonical parameters to start from (default: ``params.initial(spec)``,
     the same seeded weights in every framework), or ``"native"`` to keep the framework's own
     initialisation. ``codebook``: a token pipeline's k-means centroids or word vocabulary.
+    ``group``: a ``tokfrag.workers.Group`` when this process is one of several data-parallel
+    workers; ``train_step`` then takes this worker's shard, and the framework's engine averages
+    the gradients over the workers (``tokfrag.workers``).
     """
 
     framework: str  # "pytorch", "tensorflow": the key in tokfrag.frameworks.FRAMEWORKS
     ops: ModuleType  # the framework's preprocess module (fragments, tokens, WordTokenizer...)
 
     def __init__(self, spec: PipelineSpec, device: str = "cpu", mode: str = "default",
-                 precision: str = "fp32", codebook=None, weights: dict[str, np.ndarray] | str | None = None):
+                 precision: str = "fp32", codebook=None, weights: dict[str, np.ndarray] | str | None = None,
+                 group=None):
         check_options(mode, precision)
         self.spec, self.mode, self.precision = spec, mode, precision
+        # tokfrag.workers.Group: this process is one of several data-parallel workers (None: the only one)
+        self.group = group if group is not None and group.size > 1 else None
         self.device = self.open_device(device)
         with self.on_device():
             self.model = self.build_model()
@@ -148,6 +154,11 @@ class Trainer(abc.ABC):
     def train_step(self, x, y, lr: float):
         """One AdamW step at rate ``lr``; returns the loss tensor (not synchronised)."""
 
+    def global_loss(self, loss):
+        """The loss over the global batch from this worker's ``train_step`` result (a collective:
+        every worker calls it). One worker: ``loss`` itself."""
+        return loss
+
     @abc.abstractmethod
     def logits(self, x): ...
 
@@ -196,6 +207,12 @@ class Framework(Protocol):
                     seconds: float = 1.0) -> float: ...
 
     def versions(self) -> dict[str, str]: ...
+
+    def join_workers(self, rank: int, size: int, local_rank: int, device: str) -> Any:
+        """Join the data-parallel worker group the launcher's environment describes; returns the
+        handle ``tokfrag.workers.Group`` keeps (TensorFlow's strategy)."""
+
+    def leave_workers(self, group) -> None: ...
 
 
 FRAMEWORK_API = ("Trainer", "MODES", "PRECISIONS", "OOM_ERRORS", "model", "preprocess", "select_device",

@@ -22,7 +22,7 @@ def batch_order(seed: int, epoch: int, n: int) -> np.ndarray:
 
 
 def make_trainer(framework: str, spec: PipelineSpec, device: str = "cpu", mode: str = "default",
-                 precision: str = "fp32", weights=None):
+                 precision: str = "fp32", weights=None, group=None):
     """A framework's Trainer for ``spec``, with the dataset's codebook where it needs one."""
     from . import data
 
@@ -31,7 +31,7 @@ def make_trainer(framework: str, spec: PipelineSpec, device: str = "cpu", mode: 
     prepared.check(spec)  # the data's classes and shape are the spec's (a stale cache is an error, not a crash)
     codebook = prepared.codebook(spec) if spec.codebook is not None else None
     return impl.Trainer(spec, device=device, mode=mode, precision=precision,
-                        codebook=codebook, weights=weights), prepared
+                        codebook=codebook, weights=weights, group=group), prepared
 
 
 def evaluate(trainer, samples: np.ndarray, labels: np.ndarray, batch_size: int) -> float:
@@ -67,8 +67,19 @@ def with_oom_backoff(run, spec: PipelineSpec, oom_errors: tuple, log=None):
 
 
 def train(framework: str, spec: PipelineSpec, device: str = "cpu", mode: str = "default",
-          precision: str = "fp32", progress: bool | None = None) -> dict:
-    """Train ``spec`` for its budget (see ``train_once``), halving the batch on out-of-memory."""
+          precision: str = "fp32", progress: bool | None = None, workers: int = 1) -> dict:
+    """Train ``spec`` for its budget (see ``train_once``), halving the batch on out-of-memory.
+
+    ``workers`` > 1: data-parallel on that many worker processes of this machine
+    (``tokfrag.workers.launch``), each a shard of every batch; the result is worker 0's."""
+    if workers > 1:
+        from .workers import launch
+
+        job = {"kind": "train", "framework": framework, "pipeline": spec.name, "device": device, "mode": mode,
+               "precision": precision, "epochs": spec.train.epochs, "seed": spec.train.seed}
+        result = launch(job, workers)[0]
+        result["batch_size"] = spec.train.batch_size
+        return result
     impl = frameworks.get(framework)
     result, used = with_oom_backoff(
         lambda s: train_once(framework, s, device, mode, precision, progress), spec, impl.OOM_ERRORS)
@@ -77,7 +88,7 @@ def train(framework: str, spec: PipelineSpec, device: str = "cpu", mode: str = "
 
 
 def train_once(framework: str, spec: PipelineSpec, device: str = "cpu", mode: str = "default",
-               precision: str = "fp32", progress: bool | None = None) -> dict:
+               precision: str = "fp32", progress: bool | None = None, group=None) -> dict:
     """Train ``spec`` for its budget and evaluate after every epoch.
 
     Every batch is shifted (``TrainConfig.max_shift``) in numpy, then uploaded and
@@ -86,8 +97,11 @@ def train_once(framework: str, spec: PipelineSpec, device: str = "cpu", mode: st
     (evaluation excluded), the throughput, and the training time at which the test accuracy first
     reached the dataset's target (None if it never did).
     """
+    from .workers import shard
+
     reset_peak_rss()
-    trainer, prepared = make_trainer(framework, spec, device, mode, precision)
+    trainer, prepared = make_trainer(framework, spec, device, mode, precision, group=group)
+    lead = group is None or group.rank == 0  # the worker that evaluates and reports
     t = spec.train
     y_train = trainer.labels(prepared.train_y)
     n = len(prepared.train_y)
@@ -107,20 +121,27 @@ def train_once(framework: str, spec: PipelineSpec, device: str = "cpu", mode: st
         loss = None
         for i in range(steps):
             idx = order[i * b:(i + 1) * b]
-            xb = trainer.preprocess(trainer.upload(shift(prepared.train_x[idx], rng, t.max_shift)))
-            loss = trainer.train_step(xb, trainer.take(y_train, idx), t.lr_at(step, total))
+            shifted = shift(prepared.train_x[idx], rng, t.max_shift)  # the global batch's draws, as one worker
+            mine = shard(np.arange(len(idx)), group)  # this worker's part of it
+            xb = trainer.preprocess(trainer.upload(shifted[mine]))
+            loss = trainer.train_step(xb, trainer.take(y_train, idx[mine]), t.lr_at(step, total))
             step += 1
             bar.update()
-        last_loss = trainer.sync(loss)  # synchronise before the clock stops
+        last_loss = trainer.sync(trainer.global_loss(loss))  # synchronise before the clock stops
         train_seconds += time.perf_counter() - start
+        if not lead:
+            continue
         acc = evaluate(trainer, prepared.test_x, prepared.test_y, t.eval_batch_size)
         curve.append({"epoch": epoch + 1, "train_seconds": train_seconds, "accuracy": acc, "loss": last_loss})
         bar.set_postfix(acc=f"{acc:.1f}%", loss=f"{last_loss:.3f}")
         if time_to_target is None and acc >= spec.dataset.target_accuracy:
             time_to_target = train_seconds
     bar.close()
+    if not lead:
+        return {"framework": framework, "pipeline": spec.name, "rank": group.rank, "train_seconds": train_seconds}
     return {
         "framework": framework, "pipeline": spec.name, "device": device, "mode": mode, "precision": precision,
+        "workers": 1 if group is None else group.size,
         "accuracy": curve[-1]["accuracy"],
         "train_seconds": train_seconds,
         "samples_per_second": total * b / train_seconds,

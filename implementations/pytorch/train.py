@@ -18,7 +18,8 @@ from tokfrag.spec import MODES, PRECISIONS, PipelineSpec
 from . import preprocess
 from .model import TokFragEncoder, load_parameters, named_parameters
 
-__all__ = ["MODES", "OOM_ERRORS", "PRECISIONS", "Trainer", "bare_loop", "matmul_peak", "select_device", "versions"]
+__all__ = ["MODES", "OOM_ERRORS", "PRECISIONS", "Trainer", "bare_loop", "join_workers", "leave_workers", "matmul_peak",
+           "select_device", "versions"]
 
 OOM_ERRORS = (torch.OutOfMemoryError,)
 
@@ -40,7 +41,10 @@ class Trainer(trainer.Trainer):
     def open_device(self, device: str) -> torch.device:
         torch.set_num_threads(threads())
         torch.set_float32_matmul_precision("highest")  # no TF32: exact token distances on GPU
-        return select_device(device)
+        dev = select_device(device)
+        if self.group is not None and dev.type == "cuda":
+            dev = torch.device("cuda", self.group.local_rank)  # torchrun: one GPU per local rank
+        return dev
 
     def build_model(self) -> TokFragEncoder:
         return TokFragEncoder(self.spec).to(self.device)
@@ -56,6 +60,13 @@ class Trainer(trainer.Trainer):
 
     def compile(self) -> None:
         self.forward = torch.compile(self.model) if self.mode == "compiled" else self.model
+        self.train_forward = self.forward
+        if self.group is not None:
+            # DistributedDataParallel: its all-reduce averages the workers' gradients during backward
+            from torch.nn.parallel import DistributedDataParallel
+
+            ddp = DistributedDataParallel(self.model, device_ids=[self.device] if self.device.type == "cuda" else None)
+            self.train_forward = torch.compile(ddp) if self.mode == "compiled" else ddp
         # bf16: autocast (matmuls in bfloat16, weights and optimizer in float32)
         self.autocast = dict(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
 
@@ -91,7 +102,7 @@ class Trainer(trainer.Trainer):
     # --- compute ----------------------------------------------------------------------
     def _loss(self, x, y):
         with torch.autocast(**self.autocast):
-            logits = self.forward(x)
+            logits = self.train_forward(x)
         return F.cross_entropy(logits.float(), y)
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor, lr: float) -> torch.Tensor:
@@ -103,6 +114,15 @@ class Trainer(trainer.Trainer):
         loss.backward()
         self.optimizer.step()
         return loss.detach()
+
+    def global_loss(self, loss: torch.Tensor) -> torch.Tensor:
+        if self.group is None:
+            return loss
+        import torch.distributed as dist
+
+        total = loss.detach().clone()
+        dist.all_reduce(total)  # equal shards: the mean of the workers' means
+        return total / self.group.size
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         self.model.eval()
@@ -144,6 +164,26 @@ class Trainer(trainer.Trainer):
         if self.device.type == "cuda":
             return int(torch.cuda.max_memory_allocated(self.device))
         return None
+
+
+def join_workers(rank: int, size: int, local_rank: int, device: str) -> None:
+    """``torch.distributed``'s process group from torchrun's environment (MASTER_ADDR, MASTER_PORT):
+    gloo on CPU, NCCL on GPU."""
+    import torch.distributed as dist
+
+    if device == "gpu":
+        torch.cuda.set_device(local_rank)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device == "gpu" else "gloo", init_method="env://", rank=rank,
+                                world_size=size)
+    return None
+
+
+def leave_workers(group) -> None:
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def bare_loop(spec: PipelineSpec, batch_size: int, device: str = "cpu"):

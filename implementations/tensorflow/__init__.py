@@ -19,7 +19,18 @@ except RuntimeError:
     pass
 
 from . import model, preprocess  # noqa: E402
-from .train import MODES, OOM_ERRORS, PRECISIONS, Trainer, bare_loop, matmul_peak, select_device, versions  # noqa: E402
+from .train import (
+    MODES,
+    OOM_ERRORS,
+    PRECISIONS,
+    Trainer,
+    bare_loop,
+    join_workers,
+    leave_workers,
+    matmul_peak,
+    select_device,  # noqa: E402
+    versions,
+)
 
-__all__ = ["MODES", "OOM_ERRORS", "PRECISIONS", "Trainer", "bare_loop", "matmul_peak", "model", "preprocess",
-           "select_device", "versions"]
+__all__ = ["MODES", "OOM_ERRORS", "PRECISIONS", "Trainer", "bare_loop", "join_workers", "leave_workers", "matmul_peak",
+           "model", "preprocess", "select_device", "versions"]

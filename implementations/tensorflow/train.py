@@ -19,7 +19,8 @@ from tokfrag.spec import MODES, PRECISIONS, PipelineSpec
 from . import preprocess
 from .model import TokFragEncoder, load_parameters, named_parameters, variables
 
-__all__ = ["MODES", "OOM_ERRORS", "PRECISIONS", "Trainer", "bare_loop", "matmul_peak", "select_device", "versions"]
+__all__ = ["MODES", "OOM_ERRORS", "PRECISIONS", "Trainer", "bare_loop", "join_workers", "leave_workers", "matmul_peak",
+           "select_device", "versions"]
 
 OOM_ERRORS = (tf.errors.ResourceExhaustedError,)
 
@@ -70,7 +71,8 @@ class Trainer(trainer.Trainer):
         return select_device(device)
 
     def on_device(self):
-        return tf.device(self.device)
+        # several workers: variables (model, optimizer) mirrored by the strategy on every worker
+        return self.group.handle.scope() if self.group is not None else tf.device(self.device)
 
     def build_model(self) -> TokFragEncoder:
         spec = self.spec
@@ -94,7 +96,8 @@ class Trainer(trainer.Trainer):
 
     def compile(self) -> None:
         jit = self.mode == "compiled"
-        self._step = tf.function(self._train_step, jit_compile=jit, reduce_retracing=True)
+        self._step = tf.function(self._train_step if self.group is None else self._worker_step, jit_compile=jit,
+                                 reduce_retracing=True)
         self._forward = tf.function(lambda x: self.model(x, training=False), jit_compile=jit, reduce_retracing=True)
         self._grads = tf.function(self._gradients, reduce_retracing=True)
         self._preprocess = tf.function(self.units, reduce_retracing=True)
@@ -149,7 +152,29 @@ class Trainer(trainer.Trainer):
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
         return loss
 
+    def _worker_step(self, x, y):
+        """One worker's step under MultiWorkerMirroredStrategy: its shard's summed loss over the
+        global batch, whose gradients Keras' optimizer sums over the workers (an all-reduce of the
+        strategy's collectives): the gradient of the global batch's mean loss. Returns that loss."""
+        size = self.group.size
+
+        def replica(x, y):
+            with tf.GradientTape() as tape:
+                logits = tf.cast(self.model(x, training=True), tf.float32)
+                per_sample = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
+                loss = tf.reduce_sum(per_sample) / tf.cast(tf.shape(y)[0] * size, tf.float32)
+            grads = [tf.convert_to_tensor(g) for g in tape.gradient(loss, self.model.trainable_variables)]
+            self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
+            return loss
+
+        strategy = self.group.handle
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, strategy.run(replica, args=(x, y)), axis=None)
+
     def train_step(self, x: tf.Tensor, y: tf.Tensor, lr: float) -> tf.Tensor:
+        if self.group is not None:
+            with self.on_device():
+                self.optimizer.learning_rate.assign(lr)
+                return self._step(x, y)
         with tf.device(self.device):
             self.optimizer.learning_rate.assign(lr)
             return self._step(x, y)
@@ -199,6 +224,19 @@ class Trainer(trainer.Trainer):
         if self.device.startswith("/GPU"):
             return int(tf.config.experimental.get_memory_info("GPU:0")["peak"])
         return None
+
+
+def join_workers(rank: int, size: int, local_rank: int, device: str) -> tf.distribute.Strategy:
+    """MultiWorkerMirroredStrategy from TF_CONFIG: ring all-reduce (gRPC) on CPU, NCCL on GPU. Created
+    before any TensorFlow operation runs, as the strategy requires."""
+    impl = tf.distribute.experimental.CommunicationImplementation
+    options = tf.distribute.experimental.CommunicationOptions(
+        implementation=impl.NCCL if device == "gpu" else impl.RING)
+    return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+
+
+def leave_workers(group) -> None:
+    """Nothing to close: the strategy's servers end with the process."""
 
 
 def bare_loop(spec: PipelineSpec, batch_size: int, device: str = "cpu"):

@@ -19,7 +19,8 @@ each benchmark x parameter combination by what its number means:
   default 1 pt) decides, and the note says so. Without a seed parameter: the same tolerance.
   With 3 seeds the interval is wide (t = 4.30): a drop must be consistent across the seeds to
   count, and one diverging seed does not fail the gate on its own.
-- ``track_*`` in ``.../s`` such as ``track_train_throughput`` (higher): base/head > factor.
+- ``track_*`` in ``.../s`` such as ``track_train_throughput``, and ``track_scaling_efficiency``
+  (``bench_workers``; higher): base/head > factor.
 - ``track_time_to_target`` (lower): head/base > factor; NaN there means "never reached", so
   number -> NaN is a regression and NaN -> number an improvement.
 - ``track_parity`` (failed checks, lower): any increase, in particular 0 -> >0.

@@ -38,8 +38,8 @@ def kind_of(name: str, meta: dict) -> str:
         return "time_to_target"
     if func == "track_parity":
         return "parity"
-    if func == "track_train_throughput" or unit.endswith("/s"):
-        return "throughput"
+    if func in ("track_train_throughput", "track_scaling_efficiency") or unit.endswith("/s"):
+        return "throughput"  # higher is better
     if unit == "bytes":
         return "memory"
     return "unknown"

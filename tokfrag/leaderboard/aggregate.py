@@ -11,7 +11,7 @@ from collections import defaultdict
 from ..catalog import get_pipeline
 from ..params import count as count_parameters
 from .board import NO_SEED, Cell, Machine, Row
-from .columns import COLUMNS, PARITY
+from .columns import COLUMNS, PARITY, WORKER_COLUMNS
 from .defaults import ROW_PARAMS
 
 KEY_ORDER = ("pipeline", "framework", "device")
@@ -67,7 +67,7 @@ def make_rows(records: list) -> list[Row]:
     for machine, params in keys:
         subsets = _subsets(params)
         cells = {c.key: aggregate([r for sub in subsets for r in by_key.get((machine, c.key, sub), ())])
-                 for c in COLUMNS + (PARITY,)}
+                 for c in COLUMNS + WORKER_COLUMNS + (PARITY,)}
         ttt = cells["time_to_target"]
         if ttt.status == "skipped" and cells["accuracy"].status == "ok":  # trained, never reached the target
             cells["time_to_target"] = Cell("not reached", link=ttt.link)

@@ -55,6 +55,18 @@ COLUMNS: tuple[Column, ...] = (
            "the very first training step: tracing and compilation included", 0, TIME_LIMIT, seconds),
 )
 
+# --- the workers axis (bench_workers.Workers): shown in each dataset's scaling table, not ranked
+WORKER_THROUGHPUT = Column("group_throughput", "track_throughput", "Samples/s", "samples/s",
+                           "training samples per second of the worker group (global batch / median step)",
+                           0, 1e12, count, higher_is_better=True)
+WORKER_EFFICIENCY = Column("scaling_efficiency", "track_scaling_efficiency", "Efficiency", "%",
+                           "throughput with N workers / (N x throughput with 1)", 0, 1000, percent,
+                           higher_is_better=True)
+WORKER_COMMUNICATION = Column("communication_share", "track_communication_share", "Comm.", "%",
+                              "share of a step not spent computing the worker's shard: all-reduce and waiting",
+                              0, 100, percent)
+WORKER_COLUMNS: tuple[Column, ...] = (WORKER_THROUGHPUT, WORKER_EFFICIENCY, WORKER_COMMUNICATION)
+
 # Cross-framework equivalence (failed checks per pipeline): a badge, not a ranked number.
 PARITY = Column("parity", "track_parity", "Parity", "failed checks",
                 "PyTorch vs TensorFlow equivalence checks of `tokfrag parity`", 0, 1000, count)
@@ -76,5 +88,5 @@ PEAK = Column("peak", "track_peak_flops", "Matmul peak", "FLOP/s",
 # methods that fed a column in earlier versions of the suite, so that older results still show
 RENAMED = {"peakmem_train": "track_peak_memory"}  # Step.peakmem_train -> Training.track_peak_memory
 
-BY_METHOD: dict[str, Column] = {c.method: c for c in COLUMNS + (PARITY,)}
+BY_METHOD: dict[str, Column] = {c.method: c for c in COLUMNS + WORKER_COLUMNS + (PARITY,)}
 BY_METHOD.update({old: BY_METHOD[new] for old, new in RENAMED.items()})

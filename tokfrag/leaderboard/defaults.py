@@ -1,9 +1,10 @@
 """Parameters with a default: what a benchmark without the parameter measured.
 
 The default suite (bench_pipelines) trains and times in ``mode=default``, ``precision=fp32``,
-with the ``transformer`` backbone; bench_perf has the first two parameters, bench_backbones the
-third. A record lacking one gets the default where any row-making record has it, so the
-accuracy of an fp32 run never shows on a bf16 row, nor a transformer's on a cnn row.
+with the ``transformer`` backbone, on one worker; bench_perf has the first two parameters,
+bench_backbones the third, bench_workers the fourth. A record lacking one gets the default where
+any row-making record has it, so the accuracy of an fp32 run never shows on a bf16 row, nor a
+transformer's on a cnn row.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from .board import Row
 from .columns import PARITY
 
 ROW_PARAMS = ("pipeline", "framework")  # a benchmark with both makes rows; others are broadcast
-PARAM_DEFAULTS = {"mode": "default", "precision": "fp32", "backbone": "transformer"}
+PARAM_DEFAULTS = {"mode": "default", "precision": "fp32", "backbone": "transformer", "workers": "1"}
 # Parity is a property of the pipeline (broadcast to every framework, device, mode and precision),
 # but bench_parity checks the transformer only: it gets this default and no other.
 PARITY_DEFAULTS = ("backbone",)
@@ -39,3 +40,9 @@ def not_run(row: Row) -> bool:
     (A default row that skipped everything stays: that is a device or framework missing here.)"""
     extra = any(row.params.get(k, d) != d for k, d in PARAM_DEFAULTS.items())
     return extra and all(c.status in ("missing", "skipped") for k, c in row.cells.items() if k != PARITY.key)
+
+
+def other_workers(row: Row) -> bool:
+    """A row of several data-parallel workers: shown in its dataset's scaling table only (the
+    board's columns are one worker's)."""
+    return row.params.get("workers", PARAM_DEFAULTS["workers"]) != PARAM_DEFAULTS["workers"]

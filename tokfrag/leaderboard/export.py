@@ -26,7 +26,7 @@ import io
 import json
 
 from .board import Board, Duel, parity_text, seed_order
-from .columns import COLUMNS, PARITY
+from .columns import COLUMNS, PARITY, WORKER_COLUMNS
 from .pairs import COMPARISONS
 
 
@@ -41,7 +41,7 @@ def records(board: Board) -> list[dict]:
             rec = {"dataset": dataset, "rank": rank, **{k: row.params.get(k, "") for k in
                                                        ("pipeline", "framework", "device", *board.extra_params)},
                    "machine": row.machine, "commit": board.machines[row.machine].commit}
-            for c in COLUMNS:
+            for c in COLUMNS + WORKER_COLUMNS:
                 cell = row.cells[c.key]
                 rec.update({c.key: cell.mean, f"{c.key}_sd": cell.sd, f"{c.key}_n": cell.n,
                             f"{c.key}_status": cell.status, f"{c.key}_values": _values(cell.values),

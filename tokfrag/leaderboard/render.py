@@ -25,7 +25,21 @@ from .. import stats
 from . import svg, verdicts
 from .assets import CSS, JS
 from .board import Board, Cell, Duel, Machine, Row, ScalingPoint, parity_text, seed_order
-from .columns import COLUMNS, PARITY, PEAK, SCALING_MEMORY, SCALING_STEP, SCALING_UNITS, Column, count, memory
+from .columns import (
+    COLUMNS,
+    PARITY,
+    PEAK,
+    SCALING_MEMORY,
+    SCALING_STEP,
+    SCALING_UNITS,
+    WORKER_COMMUNICATION,
+    WORKER_EFFICIENCY,
+    WORKER_THROUGHPUT,
+    Column,
+    count,
+    memory,
+)
+from .defaults import other_workers
 from .pairs import COMPARISONS, FRAMEWORK_NAMES, Comparison, split_pipeline
 from .verdicts import number, signed
 
@@ -244,6 +258,9 @@ def _data_note(data: dict[str, str]) -> str:
 
 def _dataset_section(name: str, rows: list[Row], extra: list[str], multi_machine: bool,
                      data: dict[str, str] | None = None) -> str:
+    every = rows
+    rows = [r for r in rows if not other_workers(r)]  # the board, plot and verdicts are one worker's
+    extra = [p for p in extra if p != "workers"]
     plot = svg.plot(rows, multi_machine)
     figure = (f"<figure>{plot}<figcaption>Test accuracy against training time per sample "
               "(1 / training throughput). Orange: token, blue: fragment; circle: PyTorch, "
@@ -254,7 +271,50 @@ def _dataset_section(name: str, rows: list[Row], extra: list[str], multi_machine
     return (f'<section data-dataset="{_e(name)}"><h2>{_e(name)} <small class="note count"></small></h2>'
             f'{_data_note(data or {})}{_verdicts(name, rows)}{_board_table(rows, extra)}'
             f'<div class="duo">{figure}<div>{duels}</div></div>'
-            f"{backbones}</section>")
+            f"{backbones}{_workers_table(every)}</section>")
+
+
+def _workers_table(rows: list[Row]) -> str:
+    """Data-parallel scaling (``bench_workers``): per pipeline, framework, device and machine, the
+    group's throughput with each worker count, and with N > 1 its scaling efficiency and the share
+    of a step spent communicating. Empty unless some line measured two worker counts."""
+    counts = sorted({int(r.params.get("workers", "1")) for r in rows
+                     if r.cells[WORKER_THROUGHPUT.key].status == "ok"})
+    if len(counts) < 2:
+        return ""
+    groups: dict[tuple, dict[int, Row]] = {}
+    for r in rows:
+        others = tuple((k, v) for k, v in r.params.items() if k not in ("pipeline", "framework", "workers"))
+        groups.setdefault((r.pipeline, r.params.get("framework", ""), r.machine, others), {})[
+            int(r.params.get("workers", "1"))] = r
+    head = [_th("Pipeline"), _th("Framework"), _th("Device"), _th("Machine")]
+    for n in counts:
+        head.append(_th(f"{n} worker{'s' if n > 1 else ''}: samples/s", WORKER_THROUGHPUT.hint, True, "desc"))
+        if n > 1:
+            head += [_th(f"{n}: efficiency", WORKER_EFFICIENCY.hint + " (%)", True, "desc"),
+                     _th(f"{n}: comm.", WORKER_COMMUNICATION.hint + " (%)", True, "asc")]
+    body = []
+    for (pipeline, fw, machine, _), by_n in sorted(groups.items()):
+        if sum(by_n[n].cells[WORKER_THROUGHPUT.key].status == "ok" for n in by_n) < 2:
+            continue
+        first = next(iter(by_n.values()))
+        cells = [f"<td>{_representation(pipeline)}</td>", f"<td>{_e(FRAMEWORK_NAMES.get(fw, fw))}</td>",
+                 f"<td>{_e(first.device)}</td>", _name(machine)]
+        for n in counts:
+            row = by_n.get(n)
+            columns = (WORKER_THROUGHPUT,) + ((WORKER_EFFICIENCY, WORKER_COMMUNICATION) if n > 1 else ())
+            cells += [_metric(c, row.cells[c.key], False) if row is not None
+                      else '<td class="num st-missing" data-v="">missing</td>' for c in columns]
+        body.append(f"<tr {_filters(first)}>{''.join(cells)}</tr>")
+    if not body:
+        return ""
+    return (f'<div><h3>Workers: data-parallel scaling</h3><div class="scroll"><table class="workers">'
+            f'<thead><tr>{"".join(head)}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+            '<p class="note">PyTorch DistributedDataParallel and TensorFlow MultiWorkerMirroredStrategy, one '
+            "process per worker on one machine, each with cores / workers threads and a shard of every "
+            "batch (the same global batch as one worker); steps timed after warm-up, medians of 3 runs of "
+            "20 steps, one run each (no interval). Efficiency: throughput with N / (N x throughput with 1); "
+            "comm.: 1 - the shard's step alone / the group's step.</p></div>")
 
 
 def _backbone_table(rows: list[Row]) -> str:
