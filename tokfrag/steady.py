@@ -199,7 +199,8 @@ def check(path: Path, only: list[dict] | None = None, back_to_back: bool = False
             ratio = asv["median"] / loop["median"]
             rows.append({"framework": fw, "pipeline": loop["pipeline"], "asv_median": asv["median"],
                          "asv_spread": asv["spread"], "loop_median": loop["median"], "loop_spread": loop["spread"],
-                         "loop_fast": loop["fast"], "loop_slow": loop["slow"], "ratio": ratio, "verdict": why(asv, loop, ratio, back_to_back)})
+                         "loop_fast": loop["fast"], "loop_slow": loop["slow"], "ratio": ratio,
+                         "verdict": why(asv, loop, ratio, back_to_back)})
     return rows
 
 
