@@ -6,8 +6,12 @@ inter-op pool *and* an intra-op pool (here 2 x 2 threads on 2 cores), and its fi
 a ``tf.function`` pay tracing, graph optimisation and oneDNN's primitive creation. A step
 timed before those settle, or beside a busy neighbour that takes one of the two cores, can be
 2-3x its steady value (measured: video/fragment 52 ms alone, 130 ms with one core busy), while
-PyTorch's single OpenMP pool degrades far less. So every timed benchmark starts from steady
-state (``steady_state``, called by the benchmarks' first call), a timing whose samples spread
+PyTorch's single OpenMP pool degrades far less. And with nothing else running, TensorFlow's
+step switches between two speeds in episodes of seconds (mnist/fragment: 25 ms, and its
+one-thread speed of 35 ms for seconds at a time, the threads' CPU time unchanged), where
+PyTorch's spinning OpenMP threads hold one speed. So every timed benchmark starts from steady
+state (``steady_state``, called by the benchmarks' first call) and is timed over a window of
+up to ``WINDOW`` seconds, longer than most episodes, a timing whose samples spread
 more than ``stats.NOISY`` is re-measured once by ``tokfrag bench`` and flagged on the
 leaderboard if it stays noisy, and ``check`` compares asv's median step with the same step
 timed in one process after the same warm-up.
