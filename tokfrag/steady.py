@@ -251,11 +251,17 @@ def _pct(v: float | None) -> str:
     return "—" if v is None else f"{v:.0%}"
 
 
+def _speeds(r: dict) -> str:
+    fast, slow = r.get("loop_fast"), r.get("loop_slow")
+    return "—" if fast is None or slow is None else f"{fast * 1e3:.1f}-{slow * 1e3:.1f}"
+
+
 def table(rows: list[dict]) -> str:
     lines = [f"{'framework':10s} {'pipeline':16s} {'asv ms':>8s} {'spread':>6s} {'loop ms':>8s} {'spread':>6s} "
-             f"{'asv/loop':>8s}  verdict"]
+             f"{'0.5-s medians':>13s} {'asv/loop':>8s}  verdict"]
     for r in rows:
         lines.append(f"{r['framework']:10s} {r['pipeline']:16s} {r['asv_median'] * 1e3:8.1f} "
                      f"{_pct(r['asv_spread']):>6s} {r['loop_median'] * 1e3:8.1f} {_pct(r['loop_spread']):>6s} "
-                     f"{r['ratio']:8.2f}  {r['verdict']}{' (re-measured)' if r.get('remeasured') else ''}")
+                     f"{_speeds(r):>13s} {r['ratio']:8.2f}  {r['verdict']}"
+                     f"{' (re-measured)' if r.get('remeasured') else ''}")
     return "\n".join(lines)
