@@ -56,6 +56,6 @@ def checkout_copy(dst: Path) -> Path:
         (dst / f).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / f, dst / f)
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "copy"]):
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "copy"]):  # asv.conf.json: main
         subprocess.run(git + args, cwd=dst, check=True, capture_output=True)
     return dst
