@@ -1,4 +1,7 @@
 import os
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -37,3 +40,22 @@ def results_frame(results_dir):
 
     return pd.DataFrame([row for path in results.files(results_dir) for row in results.read_file(path)],
                         columns=results.COLUMNS)
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def checkout_copy(dst: Path) -> Path:
+    """This working tree's files (committed or not, ignored ones and results/ left out) as a fresh
+    git checkout with one commit: `tokfrag bench` keys results by a commit and writes results/ there."""
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True,
+                           text=True, check=True).stdout.splitlines()
+    for f in files:
+        if f.startswith("results/") or not (REPO / f).is_file():
+            continue
+        (dst / f).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / f, dst / f)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "copy"]):  # asv.conf.json: main
+        subprocess.run(git + args, cwd=dst, check=True, capture_output=True)
+    return dst

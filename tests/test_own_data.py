@@ -370,12 +370,14 @@ def test_leaderboard_shows_which_data_each_machine_measured(tmp_path):
 
 @pytest.fixture
 def own_sets(scratch_cache, tmp_path):
-    png_folder(tmp_path / "shapes")
+    """The sources the issue names: a 2-class folder of 32x32 PNGs, a 26-class 28x28 IDX set, a
+    5-class text CSV (sparse integer labels), and 4-frame 32x32 clips."""
+    png_folder(tmp_path / "shapes", size=32)
     data.prepare_source("image", str(tmp_path / "shapes"), quiet=True)
-    idx_letters(tmp_path / "letters")
+    idx_letters(tmp_path / "letters", shape=(28, 28))
     data.prepare_source("image", str(tmp_path / "letters"), quiet=True)
     path = tmp_path / "topics.csv"
-    text_frame([3, 10, 20, 33, 41, 50, 99]).to_csv(path, index=False)
+    text_frame([3, 10, 20, 33, 41]).to_csv(path, index=False)
     data.prepare_source("text", str(path), text_column="body", label_column="y", quiet=True)
     data.prepare_source("video", str(clips_npz(tmp_path / "moves.npz")), quiet=True)
     return ["shapes", "letters", "topics", "moves"]
@@ -414,61 +416,59 @@ def test_suite_parameters_follow_the_selected_datasets(own_sets, monkeypatch):
     with pytest.raises(UnknownName, match="tokfrag prepare KIND"):
         catalog.pipelines_of("nothing")
     assert cli.main(["bench", "--dataset", "nothing"]) == 2  # refused before anything runs
-    params = cli.data_params(["shapes", "moves"])  # what `tokfrag bench --dataset` records with the results
+    params = data.params(["shapes", "moves"])  # what `tokfrag bench --dataset` records with the results
     assert params == {"data_shapes": data.user_meta("shapes")["data_sha256"],
                       "data_moves": data.user_meta("moves")["data_sha256"]}
 
 
 @pytest.mark.slow
 @needs("pytorch", "tensorflow")
-def test_asv_smoke_run_on_user_data_and_compare_across_data(own_sets, scratch_cache, tmp_path):
-    """asv benchmarks a prepared dataset selected by $TOKFRAG_DATASETS; the results carry its name (the
-    pipeline) and its fingerprint (the machine parameter data_<name>); the leaderboard shows it; and two
-    results measured on different data under one name are refused by the gate."""
+def test_bench_smoke_on_user_data_and_compare_across_data(own_sets, scratch_cache, tmp_path):
+    """`tokfrag bench --smoke --dataset ...` on the PNG folder, the IDX set and the CSV at once, in a
+    checkout of its own: the results carry each name (the pipeline) and its fingerprint (the machine
+    parameter data_<name>); the leaderboard shows each under its name; two results measured on
+    different data under one name are refused by the gate."""
     import copy
     import warnings
 
-    from test_asv import _config
-
-    from tokfrag import compare, leaderboard
+    from conftest import checkout_copy
+    from tokfrag import compare, leaderboard, results
     from tokfrag.errors import CompareError
-    from tokfrag.machine import annotate_asv_machine
 
-    sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True)
-    if sha.returncode != 0:
-        pytest.skip("not a git checkout with a commit")
+    if subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True).returncode != 0:
+        pytest.skip("not a git checkout")
+    checkout = checkout_copy(tmp_path / "checkout")
     home = tmp_path / "home"
     home.mkdir()
-    env = dict(os.environ, HOME=str(home), TOKFRAG_SMOKE="1", TOKFRAG_RUN=f"own-{os.getpid()}", TOKFRAG_SEEDS="1",
-               TOKFRAG_DATA=str(scratch_cache), TOKFRAG_DATASETS="shapes")
-    for var in ("PYTHONPATH", "ASV_PYTHONPATH"):  # asv's benchmark.py drops PYTHONPATH unless ASV_PYTHONPATH is set:
-        env[var] = os.pathsep.join([str(REPO)] + ([env[var]] if env.get(var) else []))  # this checkout's tokfrag
-    conf = _config(home)
-    subprocess.run([sys.executable, "-m", "asv", "machine", "--yes", "--machine", "smoke", "--config", str(conf)],
-                   cwd=REPO, env=env, check=True, capture_output=True)
-    fingerprint = data.load("shapes").fingerprint
-    annotate_asv_machine("smoke", {"data_shapes": fingerprint}, path=str(home / ".asv-machine.json"))
-    r = subprocess.run(
-        [sys.executable, "-m", "asv", "run", "--python=same", "--quick", "--set-commit-hash", sha.stdout.strip(),
-         "--machine", "smoke", "--config", str(conf), "--show-stderr",
-         "-b", r"Training\.track_accuracy\(.*'shapes/.*'cpu'", "-b", r"Step\.time_train_step\(.*'shapes/fragment'"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=1200)
+    env = dict(os.environ, HOME=str(home), TOKFRAG_DATA=str(scratch_cache))
+    for var in ("PYTHONPATH", "ASV_PYTHONPATH"):  # the copy's tokfrag, in this process and in asv's
+        env[var] = os.pathsep.join([str(checkout)] + ([env[var]] if env.get(var) else []))
+    names = ["shapes", "letters", "topics"]
+    r = subprocess.run([sys.executable, "-m", "tokfrag.cli", "bench", "--smoke", "--seeds", "1", "--machine", "smoke",
+                        *[a for n in names for a in ("--dataset", n)],
+                        "-b", r"Training\.track_accuracy\(.*'cpu'",
+                        "-b", r"Step\.time_train_step\(.*'shapes/fragment'"],
+                       cwd=checkout, env=env, capture_output=True, text=True, timeout=1800)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
-    (path,) = (home / "results" / "smoke").glob("*-existing-*.json")
+    (path,) = (checkout / "results" / "smoke").glob("*-existing-*.json")
     doc = json.loads(path.read_text())
-    assert doc["params"]["data_shapes"] == fingerprint
-    from tokfrag import results
+    fingerprints = {n: data.load(n).fingerprint for n in names}
+    assert {n: doc["params"][f"data_{n}"] for n in names} == fingerprints
 
     rows = [row for row in results.read_file(path) if row["status"] == "ok"]
     acc = [row for row in rows if row["benchmark"].endswith("Training.track_accuracy")]
-    assert {row["params"][:2] for row in acc} == {(fw, f"shapes/{rep}") for fw in ("pytorch", "tensorflow")
-                                                  for rep in ("fragment", "token")}
+    assert {row["params"][:2] for row in acc} == {(fw, f"{n}/{rep}") for fw in ("pytorch", "tensorflow")
+                                                  for n in names for rep in ("fragment", "token")}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        board = leaderboard.build(home / "results")
-    assert "shapes" in board.datasets() and board.data["shapes"] == {"smoke": fingerprint}
-    assert {row.param_count for row in board.datasets()["shapes"]} >= {params.count(catalog.get_pipeline(
-        "shapes/fragment"))}
+        board = leaderboard.build(checkout / "results")
+    for n in names:
+        assert n in board.datasets() and board.data[n] == {"smoke": fingerprints[n]}
+        assert {row.param_count for row in board.datasets()[n]} >= {params.count(catalog.get_pipeline(f"{n}/token"))}
+    from tokfrag.leaderboard import render
+
+    html = render.page(board)
+    assert all(f"{fingerprints[n][:12]} (smoke)" in html for n in names)
 
     same = compare.compare(path, path)
     assert same.rows
@@ -476,7 +476,7 @@ def test_asv_smoke_run_on_user_data_and_compare_across_data(own_sets, scratch_ca
     other["params"]["data_shapes"] = "0" * 64
     head = tmp_path / "head" / "smoke" / path.name
     head.parent.mkdir(parents=True)
-    (tmp_path / "head" / "benchmarks.json").write_text((home / "results" / "benchmarks.json").read_text())
+    (tmp_path / "head" / "benchmarks.json").write_text((checkout / "results" / "benchmarks.json").read_text())
     head.write_text(json.dumps(other))
     with pytest.raises(CompareError, match="different data under one dataset name: shapes"):
         compare.compare(path, head)

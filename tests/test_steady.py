@@ -122,7 +122,10 @@ def test_check_verdicts_name_the_reason():
     assert "still apart when measured back to back" in steady.why(calm, calm, 1.6, back_to_back=True)
     row = {"framework": "tensorflow", "pipeline": "video/fragment", "asv_median": 0.0831, "asv_spread": 0.04,
            "loop_median": 0.0519, "loop_spread": None, "ratio": 1.6, "verdict": "x"}
-    assert "tensorflow video/fragment       83.1     4%     51.9      —     1.60  x" in steady.table([row])
+    line = "tensorflow video/fragment       83.1     4%     51.9      —             —     1.60  x"
+    assert line in steady.table([row])
+    row.update(loop_fast=0.0502, loop_slow=0.0731)
+    assert "51.9      —     50.2-73.1     1.60  x" in steady.table([row])
 
 
 def test_speeds_finds_a_step_that_switches_between_two():

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from . import __version__
 from .errors import GitError, UsageError, printable
-from .results import DATA_PREFIX
 
 # --- prepare --------------------------------------------------------------------------
 
@@ -125,6 +124,7 @@ PERF_BENCHMARKS = [
 def cmd_bench(args) -> int:
     from . import catalog, data, repo, spec
     from .machine import annotate_asv_machine, asv_machine_extras, machine_name, register_asv_machine
+    from .machine import check_name as check_machine_name
 
     if args.perf and (args.full or args.bench):
         raise UsageError("--perf is a fixed selection: use it without --full and -b")
@@ -142,6 +142,8 @@ def cmd_bench(args) -> int:
 
         return run_args(args)
     root = repo.require_checkout()
+    if args.machine:
+        check_machine_name(args.machine, root / "results")  # another machine's record: refused, never rewritten
     for name in selected:
         data.prepare(name, quiet=False)
     try:
@@ -155,7 +157,7 @@ def cmd_bench(args) -> int:
     extras = asv_machine_extras()
     # the data each dataset name stands for in this run: asv copies these into the results file,
     # and `tokfrag compare` refuses to compare results measured on different data
-    extras.update(data_params(selected))
+    extras.update(data.params(selected))
     annotate_asv_machine(machine, extras)
     for key, state in extras.items():
         if state.startswith("skipped"):
@@ -175,14 +177,6 @@ def cmd_bench(args) -> int:
         _steady(base, selection, results[-1], env, root, check=not args.no_check and selection == DEFAULT_BENCHMARKS)
     print(f"\nresults: {root / 'results' / machine}/ (commit {sha[:8]})")
     return rc
-
-
-def data_params(names: list[str]) -> dict[str, str]:
-    """The asv machine parameters that say which data each dataset name stood for: ``data_<name>``, the
-    sha256 fingerprint of its prepared arrays and labels (``tokfrag.data.Prepared.fingerprint``)."""
-    from . import data
-
-    return {f"{DATA_PREFIX}{name}": data.load(name).fingerprint for name in names}
 
 
 def _steady(asv_cmd: list[str], selection: list[str], path, env: dict, root, check: bool) -> None:

@@ -47,7 +47,7 @@ from pathlib import Path
 
 from . import compare as cmp
 from .errors import GitError, UsageError
-from .machine import machine_name, register_asv_machine
+from .machine import annotate_asv_machine, machine_name, register_asv_machine
 from .repo import git, working_repo
 
 DEFAULT_ROUNDS = 2
@@ -86,6 +86,15 @@ def _write_config(side: Side, fallback: Path) -> None:
                 env_dir=str(side.work.parent / "env"))
     side.work.mkdir(parents=True, exist_ok=True)
     side.config.write_text(json.dumps(conf, indent=2))
+
+
+def _data_params(env: dict) -> dict[str, str]:
+    """``tokfrag.data.params`` of the run's datasets ($TOKFRAG_DATASETS, else the embedded ones). The
+    cache is this process's (``$TOKFRAG_DATA``, else the checkout's), the one both sides read."""
+    from . import data, spec
+
+    names = [n.strip() for n in env.get("TOKFRAG_DATASETS", "").split(",") if n.strip()] or spec.datasets()
+    return data.params(names)
 
 
 def _env(side: Side, data_cache: str, smoke: bool) -> dict:
@@ -246,6 +255,9 @@ def _bench_against(ref: str, selection: list[str], repo: Path, opts: Options) ->
             if r.returncode != 0:
                 raise AgainstError(f"{side.label}: `tokfrag prepare` failed (exit {r.returncode}) with "
                                    f"TOKFRAG_DATA={data_cache}; see above")
+        # the data each dataset name stands for, recorded in both sides' results (both read one cache):
+        # without it a machine entry would keep the fingerprints of an earlier run's data
+        annotate_asv_machine(machine, _data_params(envs["head"]))
         for rnd in range(rounds):
             for side in (base, head):
                 sel = selection if rnd == 0 else timed_combos(results_file(side, machine))

@@ -124,6 +124,29 @@ def machine_name(results_dir: str | Path | None = None) -> str:
     return f"{name}-{hashlib.sha256(json.dumps(here, sort_keys=True).encode()).hexdigest()[:6]}"
 
 
+def check_name(machine: str, results_dir: str | Path) -> None:
+    """UsageError when ``<results_dir>/<machine>/machine.json`` records other hardware than this
+    machine's: asv would rewrite that record, and the other machine's results would then claim
+    hardware they never ran on. The message names what differs and a name to use instead."""
+    import json
+
+    from .errors import UsageError
+
+    record = Path(results_dir) / machine / "machine.json"
+    try:
+        recorded = json.loads(record.read_text()) if record.is_file() else None
+    except (OSError, ValueError):
+        recorded = None
+    if recorded is None:
+        return
+    differ = hardware_differences(recorded, hardware_here())
+    if differ:
+        raise UsageError(f"--machine {machine}: {record} records other hardware ({'; '.join(differ)}, recorded vs "
+                         f"here); results of this machine would be mixed with that one's and its record rewritten.\n"
+                         f"Fix: choose another name, e.g. --machine {machine_name(results_dir)} (what tokfrag picks "
+                         "without --machine)")
+
+
 def describe() -> dict:
     """The machine's identity, as recorded with results and shown in the leaderboard."""
     out = {

@@ -301,6 +301,9 @@ def add_parser(sub) -> None:
     s.add_argument("pipeline", nargs="*",
                    help="pipeline name(s), e.g. mnist/token or mnist/token+lstm (default: every pipeline under "
                         "every backbone)")
+    s.add_argument("--dataset", metavar="NAME", action="append", default=[],
+                   help="every pipeline of this dataset under every backbone: embedded (mnist, video, text) or "
+                        "prepared of your own (tokfrag prepare KIND --source PATH --name NAME); repeatable")
     s.add_argument("--workers", type=int, default=0, metavar="N",
                    help=f"also check N data-parallel workers (e.g. {WORKERS}): each framework's N-worker 20-step "
                         "trajectory against its 1-worker one, and PyTorch's against TensorFlow's")
@@ -308,10 +311,22 @@ def add_parser(sub) -> None:
     s.set_defaults(func=cmd_parity)
 
 
+def dataset_pipelines(name: str) -> list[str]:
+    """Every pipeline of dataset ``name`` (embedded or one's own) under every backbone: its default
+    pipelines first, then ``<pipeline>+<backbone>`` for each other backbone."""
+    from .catalog import pipelines_of
+    from .spec import BACKBONES
+
+    base = pipelines_of(name)  # UnknownName, with the fix, for a dataset that is not prepared
+    default = get_pipeline(base[0]).backbone.name
+    return base + [f"{p}+{b}" for p in base for b in BACKBONES if b != default]
+
+
 def cmd_parity(args) -> int:
-    for n in args.pipeline:
-        get_pipeline(n)  # unknown -> KeyError listing the valid names
-    report = run(args.pipeline or None, workers=args.workers)
+    names = list(args.pipeline) + [p for d in dict.fromkeys(args.dataset) for p in dataset_pipelines(d)]
+    for n in names:
+        get_pipeline(n)  # unknown -> UnknownName listing the valid names
+    report = run(list(dict.fromkeys(names)) or None, workers=args.workers)
     text = json.dumps(report.as_dict(), indent=2)
     if args.json == "-":
         print(text)

@@ -6,8 +6,12 @@ inter-op pool *and* an intra-op pool (here 2 x 2 threads on 2 cores), and its fi
 a ``tf.function`` pay tracing, graph optimisation and oneDNN's primitive creation. A step
 timed before those settle, or beside a busy neighbour that takes one of the two cores, can be
 2-3x its steady value (measured: video/fragment 52 ms alone, 130 ms with one core busy), while
-PyTorch's single OpenMP pool degrades far less. So every timed benchmark starts from steady
-state (``steady_state``, called by the benchmarks' first call), a timing whose samples spread
+PyTorch's single OpenMP pool degrades far less. And with nothing else running, TensorFlow's
+step switches between two speeds in episodes of seconds (mnist/fragment: 25 ms, and its
+one-thread speed of 35 ms for seconds at a time, the threads' CPU time unchanged), where
+PyTorch's spinning OpenMP threads hold one speed. So every timed benchmark starts from steady
+state (``steady_state``, called by the benchmarks' first call) and is timed over a window of
+up to ``WINDOW`` seconds, longer than most episodes, a timing whose samples spread
 more than ``stats.NOISY`` is re-measured once by ``tokfrag bench`` and flagged on the
 leaderboard if it stays noisy, and ``check`` compares asv's median step with the same step
 timed in one process after the same warm-up.
@@ -199,7 +203,8 @@ def check(path: Path, only: list[dict] | None = None, back_to_back: bool = False
             ratio = asv["median"] / loop["median"]
             rows.append({"framework": fw, "pipeline": loop["pipeline"], "asv_median": asv["median"],
                          "asv_spread": asv["spread"], "loop_median": loop["median"], "loop_spread": loop["spread"],
-                         "loop_fast": loop["fast"], "loop_slow": loop["slow"], "ratio": ratio, "verdict": why(asv, loop, ratio, back_to_back)})
+                         "loop_fast": loop["fast"], "loop_slow": loop["slow"], "ratio": ratio,
+                         "verdict": why(asv, loop, ratio, back_to_back)})
     return rows
 
 
@@ -246,11 +251,17 @@ def _pct(v: float | None) -> str:
     return "—" if v is None else f"{v:.0%}"
 
 
+def _speeds(r: dict) -> str:
+    fast, slow = r.get("loop_fast"), r.get("loop_slow")
+    return "—" if fast is None or slow is None else f"{fast * 1e3:.1f}-{slow * 1e3:.1f}"
+
+
 def table(rows: list[dict]) -> str:
     lines = [f"{'framework':10s} {'pipeline':16s} {'asv ms':>8s} {'spread':>6s} {'loop ms':>8s} {'spread':>6s} "
-             f"{'asv/loop':>8s}  verdict"]
+             f"{'0.5-s medians':>13s} {'asv/loop':>8s}  verdict"]
     for r in rows:
         lines.append(f"{r['framework']:10s} {r['pipeline']:16s} {r['asv_median'] * 1e3:8.1f} "
                      f"{_pct(r['asv_spread']):>6s} {r['loop_median'] * 1e3:8.1f} {_pct(r['loop_spread']):>6s} "
-                     f"{r['ratio']:8.2f}  {r['verdict']}{' (re-measured)' if r.get('remeasured') else ''}")
+                     f"{_speeds(r):>13s} {r['ratio']:8.2f}  {r['verdict']}"
+                     f"{' (re-measured)' if r.get('remeasured') else ''}")
     return "\n".join(lines)

@@ -14,5 +14,15 @@ from .own import KINDS, prepare_source
 from .registry import BUILDERS, builder
 from .store import Prepared, cache_root, load, prepare, user_meta, user_metas
 
+
+def params(names: list[str]) -> dict[str, str]:
+    """The asv machine parameters that say which data each dataset name stood for in a run:
+    ``data_<name>``, the sha256 fingerprint of its prepared arrays and labels
+    (``Prepared.fingerprint``). asv copies them into the results file, and `tokfrag compare`
+    refuses to compare results measured on different data."""
+    from ..results import DATA_PREFIX
+
+    return {f"{DATA_PREFIX}{name}": load(name).fingerprint for name in names}
+
 __all__ = ["BUILDERS", "KINDS", "DataError", "Prepared", "builder", "cache_root", "load", "prepare",
            "prepare_source", "user_meta", "user_metas"]
