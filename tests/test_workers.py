@@ -37,6 +37,9 @@ def test_the_environment_of_a_worker_speaks_torchrun_and_tf_config(monkeypatch):
     monkeypatch.setenv("TF_CONFIG", '{"cluster": {}}')
     with pytest.raises(UsageError, match="TF_CONFIG is not a cluster of workers"):
         workers.from_env("tensorflow")
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert workers.join("pytorch") is None  # a group of one is the single-process path: no engine joined
     gpu = workers.worker_env(1, 2, [1, 2, 3], threads=1, device="gpu", base={})
     assert gpu["CUDA_VISIBLE_DEVICES"] == "1" and gpu["LOCAL_RANK"] == "0"
 

@@ -76,13 +76,13 @@ def from_env(framework: str) -> tuple[int, int, int] | None:
 
 
 def join(framework: str, device: str = "cpu") -> Group | None:
-    """Join the worker group the environment describes (None: a single process). For TensorFlow
+    """Join the worker group the environment describes (None: a single process, or a group of one). For TensorFlow
     this must come before any TensorFlow operation runs (the strategy configures the runtime)."""
     from . import frameworks
 
     place = from_env(framework)
-    if place is None:
-        return None
+    if place is None or place[1] == 1:
+        return None  # one worker: the single-process path, no engine to join
     rank, size, local = place
     handle = frameworks.get(framework).join_workers(rank, size, local, device)
     return Group(rank, size, local, handle)
