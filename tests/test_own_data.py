@@ -403,6 +403,19 @@ def test_parity_of_user_pipelines(own_sets, pipeline):
     assert len(rows) == len(parity.CHECKS) and not failed, failed
 
 
+def test_parity_dataset_option_covers_every_backbone(own_sets, monkeypatch, capsys):
+    """`tokfrag parity --dataset NAME`: the dataset's pipelines under every backbone, checked together with
+    any named ones (the checks themselves: test_parity_of_user_pipelines)."""
+    assert parity.dataset_pipelines("shapes") == ["shapes/fragment", "shapes/token"] + [
+        f"shapes/{rep}+{b}" for rep in ("fragment", "token") for b in ("cnn", "lstm", "gnn")]
+    asked = []
+    monkeypatch.setattr(parity, "run", lambda names, workers=0: asked.append(names) or parity.Report())
+    assert cli.main(["parity", "mnist/token", "--dataset", "topics", "--dataset", "topics"]) == 0
+    assert asked == [["mnist/token", *parity.dataset_pipelines("topics")]]  # each once
+    assert cli.main(["parity", "--dataset", "nothing"]) == 2
+    assert "tokfrag prepare KIND" in capsys.readouterr().err
+
+
 def test_suite_parameters_follow_the_selected_datasets(own_sets, monkeypatch):
     code = "from benchmarks import common; print(','.join(common.PIPELINE_NAMES))"
     env = dict(os.environ, TOKFRAG_DATASETS="shapes,mnist", PYTHONPATH=os.pathsep.join(

@@ -291,8 +291,8 @@ def _workers_table(rows: list[Row]) -> str:
     for n in counts:
         head.append(_th(f"{n} worker{'s' if n > 1 else ''}: samples/s", WORKER_THROUGHPUT.hint, True, "desc"))
         if n > 1:
-            head += [_th(f"{n}: efficiency", WORKER_EFFICIENCY.hint + " (%)", True, "desc"),
-                     _th(f"{n}: comm.", WORKER_COMMUNICATION.hint + " (%)", True, "asc")]
+            head += [_th(f"{n} workers: efficiency %", WORKER_EFFICIENCY.hint, True, "desc"),
+                     _th(f"{n} workers: comm. %", WORKER_COMMUNICATION.hint, True, "asc")]
     body = []
     for (pipeline, fw, machine, _), by_n in sorted(groups.items()):
         if sum(by_n[n].cells[WORKER_THROUGHPUT.key].status == "ok" for n in by_n) < 2:
