@@ -93,7 +93,12 @@ def cmd_train(args) -> int:
     # PyTorch first, whatever the order asked: importing torch's triton (through timm and
     # torchvision) after TensorFlow crashes the process (a segmentation fault in triton's import)
     for fw in sorted(dict.fromkeys(args.framework), key=list(frameworks.FRAMEWORKS).index):
-        r = training.train(fw, pipeline, device=args.device, workers=args.workers)
+        if args.workers > 1:
+            from .workers import train as train_on_workers
+
+            r = train_on_workers(fw, pipeline, device=args.device, workers=args.workers)
+        else:
+            r = training.train(fw, pipeline, device=args.device)
         rows.append(r)
         ttt = "never" if r["time_to_target"] is None else f"{r['time_to_target']:.1f} s"
         on = f" on {args.workers} workers" if args.workers > 1 else ""

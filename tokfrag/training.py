@@ -34,6 +34,21 @@ def make_trainer(framework: str, spec: PipelineSpec, device: str = "cpu", mode: 
                         codebook=codebook, weights=weights, group=group), prepared
 
 
+def shard(idx: np.ndarray, group) -> np.ndarray:
+    """This worker's part of a global batch (``group``: a ``tokfrag.workers.Group``, None for one
+    worker): contiguous, disjoint, in the batch's order."""
+    if group is None or group.size == 1:
+        return idx
+    if len(idx) % group.size:
+        from .errors import UsageError
+
+        raise UsageError(f"a batch of {len(idx)} samples cannot be split into {group.size} equal shards (the "
+                         "engines average the workers' gradients, equal only for equal shards): choose a number "
+                         "of workers that divides the batch size")
+    k = len(idx) // group.size
+    return idx[group.rank * k:(group.rank + 1) * k]
+
+
 def evaluate(trainer, samples: np.ndarray, labels: np.ndarray, batch_size: int) -> float:
     """Test accuracy in %, preprocessing the raw samples batch by batch (bounded memory)."""
     right = 0
@@ -67,19 +82,9 @@ def with_oom_backoff(run, spec: PipelineSpec, oom_errors: tuple, log=None):
 
 
 def train(framework: str, spec: PipelineSpec, device: str = "cpu", mode: str = "default",
-          precision: str = "fp32", progress: bool | None = None, workers: int = 1) -> dict:
-    """Train ``spec`` for its budget (see ``train_once``), halving the batch on out-of-memory.
-
-    ``workers`` > 1: data-parallel on that many worker processes of this machine
-    (``tokfrag.workers.launch``), each a shard of every batch; the result is worker 0's."""
-    if workers > 1:
-        from .workers import launch
-
-        job = {"kind": "train", "framework": framework, "pipeline": spec.name, "device": device, "mode": mode,
-               "precision": precision, "epochs": spec.train.epochs, "seed": spec.train.seed}
-        result = launch(job, workers)[0]
-        result["batch_size"] = spec.train.batch_size
-        return result
+          precision: str = "fp32", progress: bool | None = None) -> dict:
+    """Train ``spec`` for its budget (see ``train_once``), halving the batch on out-of-memory. On
+    several workers: ``tokfrag.workers.train``."""
     impl = frameworks.get(framework)
     result, used = with_oom_backoff(
         lambda s: train_once(framework, s, device, mode, precision, progress), spec, impl.OOM_ERRORS)
@@ -97,8 +102,6 @@ def train_once(framework: str, spec: PipelineSpec, device: str = "cpu", mode: st
     (evaluation excluded), the throughput, and the training time at which the test accuracy first
     reached the dataset's target (None if it never did).
     """
-    from .workers import shard
-
     reset_peak_rss()
     trainer, prepared = make_trainer(framework, spec, device, mode, precision, group=group)
     lead = group is None or group.rank == 0  # the worker that evaluates and reports

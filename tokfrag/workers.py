@@ -35,6 +35,9 @@ from pathlib import Path
 import numpy as np
 
 from .errors import UsageError
+from .training import shard
+
+__all__ = ["Group", "WorkerError", "from_env", "join", "launch", "main", "shard", "step_times", "train", "trajectory"]
 
 MASTER_ADDR = "127.0.0.1"  # launch(): every worker on this machine
 
@@ -86,18 +89,6 @@ def join(framework: str, device: str = "cpu") -> Group | None:
     rank, size, local = place
     handle = frameworks.get(framework).join_workers(rank, size, local, device)
     return Group(rank, size, local, handle)
-
-
-def shard(idx: np.ndarray, group: Group | None) -> np.ndarray:
-    """This worker's part of a global batch: contiguous, disjoint, in the batch's order."""
-    if group is None or group.size == 1:
-        return idx
-    if len(idx) % group.size:
-        raise UsageError(f"a batch of {len(idx)} samples cannot be split into {group.size} equal shards (the "
-                         "engines average the workers' gradients, equal only for equal shards): choose a number "
-                         "of workers that divides the batch size")
-    k = len(idx) // group.size
-    return idx[group.rank * k:(group.rank + 1) * k]
 
 
 def free_ports(n: int) -> list[int]:
@@ -198,6 +189,17 @@ def launch(job: dict, size: int, timeout: float = 3600.0, threads: int | None = 
     finally:
         _stop(procs)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def train(framework: str, spec, device: str = "cpu", mode: str = "default", precision: str = "fp32",
+          workers: int = 2) -> dict:
+    """``tokfrag.training.train`` on ``workers`` data-parallel worker processes of this machine, each a
+    shard of every batch; the result is worker 0's (it evaluates)."""
+    job = {"kind": "train", "framework": framework, "pipeline": spec.name, "device": device, "mode": mode,
+           "precision": precision, "epochs": spec.train.epochs, "seed": spec.train.seed}
+    result = launch(job, workers)[0]
+    result["batch_size"] = spec.train.batch_size
+    return result
 
 
 # --- what a worker runs -------------------------------------------------------------------
