@@ -83,7 +83,7 @@ def test_cli_unknown_pipeline_lists_names(capsys):
 def test_cli_exit_code_and_json(monkeypatch, tmp_path, capsys):
     fake = parity.Report([parity.Row("mnist/token", "structure", "pass", 0.0, "exact"),
                           parity.Row("mnist/token", "gradients", "fail", 1.0, "1e-5")])
-    monkeypatch.setattr(parity, "run", lambda names=None: fake)
+    monkeypatch.setattr(parity, "run", lambda names=None, workers=0: fake)
     out = tmp_path / "parity.json"
     assert cli.main(["parity", "--json", str(out)]) == 1
     table = capsys.readouterr().out
