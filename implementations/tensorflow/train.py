@@ -171,11 +171,7 @@ class Trainer(trainer.Trainer):
         return strategy.reduce(tf.distribute.ReduceOp.SUM, strategy.run(replica, args=(x, y)), axis=None)
 
     def train_step(self, x: tf.Tensor, y: tf.Tensor, lr: float) -> tf.Tensor:
-        if self.group is not None:
-            with self.on_device():
-                self.optimizer.learning_rate.assign(lr)
-                return self._step(x, y)
-        with tf.device(self.device):
+        with self.on_device():  # the strategy's scope on several workers, else the device
             self.optimizer.learning_rate.assign(lr)
             return self._step(x, y)
 
