@@ -197,10 +197,11 @@ def test_rows_cells_and_ranking(results_dir):
 
 
 def test_latest_commit_per_machine(results_dir):
+    """What the latest commit measured hides the older commit's figures of the same cells."""
     write_results(results_dir, "laptop", commit=COMMIT_OLD, date=DATE_MS - 9 * DAY_MS, gpu=False,
-                  value=lambda n, p: 50.0 if "accuracy" in n else metric(n, p))
+                  value=lambda n, p: 50.0 if "accuracy" in n and p.get("device") == "cpu" else metric(n, p))
     board, _ = build(results_dir)
-    assert board.machines["laptop"].commit == COMMIT
+    assert board.machines["laptop"].commit == COMMIT and board.machines["laptop"].earlier == []
     assert all(r.value("accuracy") != 50.0 for r in board.rows)
 
 
@@ -682,15 +683,61 @@ def test_scaling_section_in_page(scaling_dir):
     assert all(t in section for t in ticks) and '>10 ms</text>' in section
 
 
-def test_scaling_latest_commit_only(tmp_path):
+def test_scaling_from_the_newest_commit_that_measured_it(tmp_path):
     slow = lambda n, p: 0.5 if n.endswith("Scaling.time_train_step") else metric(n, p)  # noqa: E731
-    write_results(tmp_path, "gpubox")  # its latest commit has no Scaling results
+    write_results(tmp_path, "gpubox")  # its latest commit has no Scaling results: its older ones show
     write_results(tmp_path, "gpubox", commit=COMMIT_OLD, date=DATE_MS - DAY_MS, scaling=True)
     write_results(tmp_path, "laptop", commit=COMMIT_OLD, date=DATE_MS - DAY_MS, scaling=True, value=slow)
     write_results(tmp_path, "laptop", scaling=True)  # last: benchmarks.json is the last call's
     board, _ = build(tmp_path)
-    assert len(board.scaling) == 16 and {p.machine for p in board.scaling} == {"laptop"}
-    assert max(p.step_seconds for p in board.scaling) == pytest.approx(0.002 + 2e-7 * 196**2 * 1.5 * 1.2)
+    assert len(board.scaling) == 32 and {p.machine for p in board.scaling} == {"laptop", "gpubox"}
+    laptop = [p for p in board.scaling if p.machine == "laptop"]  # its newest commit's, not the slow ones
+    assert max(p.step_seconds for p in laptop) == pytest.approx(0.002 + 2e-7 * 196**2 * 1.5 * 1.2)
+    assert board.machines["gpubox"].earlier == [(COMMIT_OLD, DATE_MS - DAY_MS)]
+
+
+def test_a_partial_run_adds_to_the_older_commits_results(tmp_path):
+    """`make bench` then `make bench-backbones` (asv -b) at a later commit: the board shows both. A
+    cell comes whole from the newest commit that ran it (its seeds never mix commits); what that
+    commit did not select (NaN) keeps the older result; what it ran and failed shows as failed."""
+    def newer(name, p):
+        if p["pipeline"] == "mnist/token":
+            return None if p["framework"] == "tensorflow" and p["device"] == "cpu" else math.nan
+        return 50.0 if p["seed"] == "0" and p["device"] == "cpu" else math.nan
+    write_results(tmp_path, "laptop", gpu=False, value=newer,
+                  bench_params={"bench_pipelines.Training.track_accuracy": STEP + ("seed",)})
+    write_results(tmp_path, "laptop", commit=COMMIT_OLD, date=DATE_MS - DAY_MS, gpu=False, seeds=True)
+    board, warned = build(tmp_path)
+    assert not [w for w in warned if "laptop" in w and "ignored" in w]
+    rows = {(r.pipeline, r.params["framework"]): r for r in board.rows if r.device == "cpu"}
+    fragment = rows[("mnist/fragment", "pytorch")]
+    assert fragment.cells["accuracy"].n == 1 and fragment.value("accuracy") == 50.0  # not 50 with 96.1, 96.2
+    assert fragment.value("throughput") == 2500.0  # the older commit's, which the newer did not run
+    assert fragment.commits == (COMMIT_OLD, COMMIT)
+    token = rows[("mnist/token", "pytorch")]
+    assert token.value("accuracy") == pytest.approx(92.1) and token.cells["accuracy"].n == 3
+    assert token.commits == (COMMIT_OLD,)
+    assert rows[("mnist/token", "tensorflow")].cells["accuracy"].status == "failed"
+    machine = board.machines["laptop"]
+    assert machine.commit == COMMIT and machine.earlier == [(COMMIT_OLD, DATE_MS - DAY_MS)]
+    text = leaderboard.page(board)
+    assert "and, for what it did not run" in text and f'title="{COMMIT_OLD}">{COMMIT_OLD[:8]}' in text
+    exported = {(r["pipeline"], r["framework"], r["device"]): r for r in export.records(board)}
+    assert exported[("mnist/fragment", "pytorch", "cpu")]["commit"] == f"{COMMIT_OLD} {COMMIT}"
+
+
+def test_an_older_commit_on_other_data_stays_off_the_board(tmp_path):
+    newer = write_results(tmp_path, "laptop", gpu=False,
+                          bench_params={"bench_pipelines.Training.track_accuracy": STEP})
+    older = write_results(tmp_path, "laptop", commit=COMMIT_OLD, date=DATE_MS - DAY_MS, gpu=False)
+    for path, fingerprint in ((newer, "1" * 64), (older, "2" * 64)):
+        doc = json.loads(path.read_text())
+        doc["params"]["data_mnist"] = fingerprint
+        path.write_text(json.dumps(doc))
+    board, warned = build(tmp_path)
+    assert [w for w in warned if f"{COMMIT_OLD[:8]}" in w and "measured on other data" in w and "mnist" in w]
+    assert all(r.value("throughput") is None for r in board.rows)  # only the older commit measured it
+    assert board.machines["laptop"].earlier == [] and board.data["mnist"]["laptop"] == "1" * 64
 
 
 @pytest.mark.parametrize("method,bad,unit", [

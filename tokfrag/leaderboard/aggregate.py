@@ -73,11 +73,21 @@ def make_rows(records: list) -> list[Row]:
             cells["time_to_target"] = Cell("not reached", link=ttt.link)
         ordered = _ordered(params)
         n_params = param_count(ordered["pipeline"], ordered.get("backbone", "transformer"))
-        rows.append(Row(machine, ordered, cells, n_params))
+        commits = tuple(sorted({r.commit for sub in subsets for c in COLUMNS + WORKER_COLUMNS
+                                for r in by_key.get((machine, c.key, sub), ()) if r.status == "ok"}))
+        rows.append(Row(machine, ordered, cells, n_params, commits))
     return rows
 
 
-def make_machine(name: str, headers: list[dict], machine_json: dict[str, str]) -> Machine:
+def _date_ms(header: dict) -> float | None:
+    d = header["date"]
+    return d if isinstance(d, (int, float)) and not isinstance(d, bool) and math.isfinite(d) else None
+
+
+def make_machine(name: str, headers: list[dict], machine_json: dict[str, str],
+                 shown: list[dict] = ()) -> Machine:
+    """The machine's context from its newest commit's ``headers``; ``shown``: the headers of every
+    commit whose results the board shows (oldest first), the older ones listed in ``earlier``."""
     head = headers[-1]
     sources = (machine_json, head["params"], head["requirements"], head["env_vars"])
     fields = {}
@@ -89,5 +99,9 @@ def make_machine(name: str, headers: list[dict], machine_json: dict[str, str]) -
             package = k.split("+")[-1].lower()  # asv matrix keys may read "pip+torch"
             if package in PACKAGES and v:
                 versions.setdefault(package, v)
-    date = head["date"] if isinstance(head["date"], (int, float)) and math.isfinite(head["date"]) else None
-    return Machine(name, head["commit"], date, fields, head["python"] or head["params"].get("python", ""), versions)
+    earlier = {}
+    for h in reversed(shown):
+        if h["commit"] != head["commit"]:
+            earlier.setdefault(h["commit"], _date_ms(h))
+    return Machine(name, head["commit"], _date_ms(head), fields, head["python"] or head["params"].get("python", ""),
+                   versions, earlier=list(earlier.items()))

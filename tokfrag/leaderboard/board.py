@@ -62,6 +62,7 @@ class Row:
     params: dict[str, str]  # pipeline, framework, device, then any extra parameter (seed excluded)
     cells: dict[str, Cell]  # column key -> cell, parity included
     param_count: int | None
+    commits: tuple[str, ...] = ()  # the commits whose results fill its measured cells
 
     @property
     def pipeline(self) -> str:
@@ -95,6 +96,8 @@ class Machine:
     python: str
     versions: dict[str, str]
     peaks: dict[str, float] = field(default_factory=dict)  # "cpu fp32" -> FLOP/s (bench_perf.Peak)
+    # older commits whose results fill cells the latest commit did not measure: (commit, date), newest first
+    earlier: list[tuple[str, float | None]] = field(default_factory=list)
 
 
 @dataclass

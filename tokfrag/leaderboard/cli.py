@@ -119,7 +119,8 @@ def add_parsers(sub) -> None:
     s = sub.add_parser(
         "publish", help="build the HTML leaderboard (and asv's pages) from every machine's results",
         description="Run `asv publish` (asv's graphs into html/), then write html/leaderboard.html: one "
-                    "ranked table per dataset from the latest commit of every machine under results/, "
+                    "ranked table per dataset from every machine under results/ (each result from the "
+                    "latest commit that measured it), "
                     "with head-to-head summaries, an accuracy vs training time plot and each machine's "
                     "context. The page is self-contained (no network needed). Malformed or implausible "
                     "results are skipped with a warning naming the file. With --format csv|json, print "

@@ -40,7 +40,8 @@ def records(board: Board) -> list[dict]:
         for rank, row in enumerate(rows, 1):
             rec = {"dataset": dataset, "rank": rank, **{k: row.params.get(k, "") for k in
                                                        ("pipeline", "framework", "device", *board.extra_params)},
-                   "machine": row.machine, "commit": board.machines[row.machine].commit}
+                   "machine": row.machine,
+                   "commit": " ".join(row.commits) or board.machines[row.machine].commit}
             for c in COLUMNS + WORKER_COLUMNS:
                 cell = row.cells[c.key]
                 rec.update({c.key: cell.mean, f"{c.key}_sd": cell.sd, f"{c.key}_n": cell.n,

@@ -42,6 +42,7 @@ class Record:
     status: str
     link: str
     samples: tuple[float, ...] = ()  # asv's timing samples of this combination (ok records only)
+    commit: str = ""  # the commit whose results file holds it
 
 
 def asv_link(benchmark: str, machine: str, raw_params: dict[str, str]) -> str:
@@ -78,17 +79,18 @@ def _date(header: dict) -> float:
     return float(d)
 
 
-def latest(headers: list[dict]) -> dict[str, list[dict]]:
-    """Machine -> the headers of its latest commit (by date), oldest file first."""
-    by_machine: dict[str, list[tuple[float, dict]]] = defaultdict(list)
+def by_machine(headers: list[dict]) -> dict[str, list[dict]]:
+    """Machine -> the headers of its results files, oldest commit (by date) first."""
+    dated: dict[str, list[tuple[float, dict]]] = defaultdict(list)
     for h in headers:
-        by_machine[h["machine"]].append((_date(h), h))
-    out = {}
-    for machine, dated in by_machine.items():
-        best = max(dated, key=lambda dh: (dh[0], dh[1]["file"]))[1]
-        same = [dh for dh in dated if dh[1]["commit"] == best["commit"]]
-        out[machine] = [h for _, h in sorted(same, key=lambda dh: (dh[0], dh[1]["file"]))]
-    return out
+        dated[h["machine"]].append((_date(h), h))
+    return {machine: [h for _, h in sorted(hs, key=lambda dh: (dh[0], dh[1]["file"]))]
+            for machine, hs in dated.items()}
+
+
+def same_data(newest: dict[str, str], older: dict[str, str]) -> list[str]:
+    """The datasets that two results files name with different fingerprints (data_<name> params)."""
+    return sorted(k for k in newest.keys() & older.keys() if newest[k] != older[k])
 
 
 def _problem(column: Column | None, names: list | None, n_params: int) -> str:
@@ -112,8 +114,9 @@ def _param_names(names: list | None, n_params: int) -> list | None:
     return names
 
 
-def read_records(rows: list[dict], meta: dict[str, dict], warned: set) -> list[Record]:
-    """Validated records of one results file; unusable ones are dropped with a warning."""
+def read_records(rows: list[dict], meta: dict[str, dict], warned: set, latest: bool = True) -> list[Record]:
+    """Validated records of one results file; unusable ones are dropped with a warning. A file of an
+    older commit (``latest=False``) drops benchmarks the suite no longer has without one."""
     out = []
     failed = 0
     for r in rows:
@@ -130,6 +133,8 @@ def read_records(rows: list[dict], meta: dict[str, dict], warned: set) -> list[R
         if column is None and method in SHOWN_ELSEWHERE:
             continue
         problem = _problem(column, names, len(r["params"]))
+        if problem and not latest and names is None:
+            continue
         if problem:
             if (path, name) not in warned:
                 warned.add((path, name))
@@ -155,7 +160,7 @@ def read_records(rows: list[dict], meta: dict[str, dict], warned: set) -> list[R
         samples = _samples(r.get("samples"), column, f"{path}: {name} {params}") if status == "ok" else ()
         out.append(Record(r["machine"], column, frozenset(params.items()), seed,
                           float(value) if status == "ok" else None, status,
-                          asv_link(name, r["machine"], raw) if linkable else "", samples))
+                          asv_link(name, r["machine"], raw) if linkable else "", samples, str(r.get("commit", ""))))
     if failed:
         _warn(f"{rows[0]['file']}: {failed} benchmark combination(s) failed (shown as 'failed')")
     return out

@@ -404,6 +404,14 @@ def _date(ms: float | None) -> str:
         return ""
 
 
+def _earlier(m: Machine) -> str:
+    """The older commits whose results fill what the latest did not measure (a partial run)."""
+    if not m.earlier:
+        return ""
+    items = ", ".join(f'<span title="{_e(c)}">{_e(c[:8])} {_e(_date(d))}</span>' for c, d in m.earlier)
+    return f'<br><small class="earlier">and, for what it did not run, {items}</small>'
+
+
 def _machines_table(machines: dict[str, Machine]) -> str:
     head = "".join(_th(n, h) for n, h in (("Machine", ""), ("CPU", ""), ("GPU", ""), ("RAM", ""), ("OS", ""),
                                            ("Python", ""), ("Frameworks", ""), ("Matmul peak", PEAK.hint),
@@ -423,7 +431,7 @@ def _machines_table(machines: dict[str, Machine]) -> str:
                     f'<td>{_e(gpu or "—")}</td><td>{_e(ram or "—")}</td><td>{_e(os_ or "—")}</td>'
                     f'<td>{_e(m.python or "—")}</td><td>{_e(versions or "not recorded")}</td>'
                     f'<td>{_e(peaks or "—")}</td>'
-                    f'<td title="{_e(m.commit)}">{_e(m.commit[:8])} {_e(_date(m.date))}</td></tr>')
+                    f'<td title="{_e(m.commit)}">{_e(m.commit[:8])} {_e(_date(m.date))}{_earlier(m)}</td></tr>')
     return f'<table class="machines"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
@@ -478,7 +486,8 @@ def page(board: Board, generated: datetime | None = None) -> str:
 <title>tokfrag leaderboard</title>
 <style>{CSS}</style></head>
 <body><header><h1>tokfrag leaderboard <small>tokens vs fragments · PyTorch vs TensorFlow ·
-{n} machine{"s" if n != 1 else ""}, latest commit of each · <a href="index.html">asv graphs</a></small></h1>
+{n} machine{"s" if n != 1 else ""}, each result from the latest commit that measured it ·
+<a href="index.html">asv graphs</a></small></h1>
 <nav class="filters">{_checkboxes("device", "Device", board.devices())}{_checkboxes(
         "machine", "Machine", list(board.machines))}{_backbone_filter(board)}{_unmeasured_toggle(board)}</nav>
 </header>
