@@ -60,6 +60,23 @@ def test_hardware_differences_name_each_field():
 SUBSET = r"Step\.time_preprocess\('pytorch', 'mnist/fragment', 'cpu'\)"
 
 
+def test_the_asv_machine_record_holds_the_hardware(tmp_path):
+    """asv's `machine --yes` keeps only the fields that differ from its guesses; tokfrag writes them
+    all, so that `asv run --machine NAME` copies the hardware into machine.json and every results
+    file, whatever the machine file held before."""
+    from asv.machine import Machine
+
+    path = tmp_path / "asv-machine.json"
+    path.write_text(json.dumps({"version": 1, "box": {"machine": "box", "cpu": "stale", "gpu": "none"}}))
+    machine.register_asv_machine("box", path=str(path))
+    here = machine.describe()
+    entry = json.loads(path.read_text())["box"]
+    assert {k: entry[k] for k in machine.ASV_FIELDS} == {k: str(here[k]) for k in machine.ASV_FIELDS}
+    assert entry["gpu"] == "none"  # tokfrag's own fields stay
+    loaded = Machine.load(machine_name="box", _path=str(path), interactive=True)
+    assert (loaded.cpu, loaded.num_cpu, loaded.arch) == (machine.cpu_model(), str(here["num_cpu"]), here["arch"])
+
+
 @pytest.mark.slow
 @needs("pytorch")
 def test_bench_twice_under_one_host_name_on_other_hardware(tmp_path, mnist):
@@ -89,6 +106,7 @@ def test_bench_twice_under_one_host_name_on_other_hardware(tmp_path, mnist):
     (first_file,) = first.glob("*-existing-*.json")
     # another machine of the same host name ran first: its record and its results say another CPU
     record = json.loads((first / "machine.json").read_text())
+    assert all(record.get(k) for k in machine.ASV_FIELDS), record
     other = {"cpu": "Intel(R) Xeon(R) Processor", "cpu_isa": "avx2 fma avx512f amx_bf16"}
     (first / "machine.json").write_text(json.dumps({**record, **other}, indent=4))
     doc = json.loads(first_file.read_text())

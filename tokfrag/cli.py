@@ -158,7 +158,7 @@ def cmd_bench(args) -> int:
                          "commit first (git commit)") from None
     machine = args.machine or machine_name(root / "results")
     py = sys.executable
-    register_asv_machine(machine, cwd=root)
+    register_asv_machine(machine)
     extras = asv_machine_extras()
     # the data each dataset name stands for in this run: asv copies these into the results file,
     # and `tokfrag compare` refuses to compare results measured on different data

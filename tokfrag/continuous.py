@@ -249,7 +249,7 @@ def _bench_against(ref: str, selection: list[str], repo: Path, opts: Options) ->
             envs[side.label] = _env(side, data_cache, opts.smoke)
             found = check_imports(side, envs[side.label])
             print(f"[{side.label}] asv imports " + ", ".join(f"{m} from {Path(o).parent}" for m, o in found.items()))
-        register_asv_machine(machine, cwd=head.work, config=head.config)
+        register_asv_machine(machine)
         for side in (base, head):  # the data both sides read; a no-op when prepared
             r = subprocess.run([sys.executable, "-m", "tokfrag.cli", "prepare"], cwd=side.work, env=envs[side.label])
             if r.returncode != 0:

@@ -8,7 +8,6 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 
@@ -147,6 +146,9 @@ def check_name(machine: str, results_dir: str | Path) -> None:
                          "without --machine)")
 
 
+ASV_FIELDS = ("os", "arch", "cpu", "num_cpu", "ram")  # asv's own machine fields (asv.machine.Machine.fields)
+
+
 def describe() -> dict:
     """The machine's identity, as recorded with results and shown in the leaderboard."""
     out = {
@@ -218,15 +220,16 @@ def asv_machine_extras() -> dict:
     return extras
 
 
-def register_asv_machine(machine: str, cwd: str | Path, config: str | Path | None = None) -> None:
-    """``asv machine --yes`` for ``machine`` with this machine's description (~/.asv-machine.json)."""
+def register_asv_machine(machine: str, path: str | None = None) -> None:
+    """This machine's description (``describe``) under ``machine`` in asv's machine file
+    (~/.asv-machine.json), which ``asv run --machine`` copies into results/<machine>/machine.json.
+
+    Written here rather than with ``asv machine --yes``: that command stores only the fields that
+    differ from its own guesses, so on a fresh machine file the record lacked cpu, arch, num_cpu
+    (and os and ram where asv guessed them the same), and so did machine.json and every results
+    file: the leaderboard showed no CPU and the machine checks had no hardware to compare."""
     info = describe()
-    cmd = [sys.executable, "-m", "asv", "machine", "--yes", "--machine", machine,
-           "--os", info["os"], "--arch", info["arch"], "--cpu", info["cpu"],
-           "--num_cpu", str(info["num_cpu"]), "--ram", str(info["ram"])]
-    if config is not None:
-        cmd += ["--config", str(config)]
-    subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
+    annotate_asv_machine(machine, {"machine": machine, **{k: str(info[k]) for k in ASV_FIELDS}}, path=path)
 
 
 def annotate_asv_machine(machine: str, extras: dict, path: str | None = None) -> None:
