@@ -289,7 +289,33 @@ def test_backbone_axis(tmp_path):
     text = leaderboard.page(board)
     assert 'data-filter="backbone" value="cnn"' in text and 'data-backbone="cnn"' in text
     section = text[text.index("Backbones: test accuracy"):]
-    assert section.count("<td>cnn</td>") == 8  # best backbone of every line: cnn's accuracy is 1.5 higher
+    # best backbone of every line: cnn's accuracy is 1.5 higher, one seed each: no interval
+    assert section.count("<td>cnn <small>1 seed: no interval</small></td>") == 8
+
+
+@pytest.mark.parametrize("lead,shown", [
+    ((1.5, 1.5, 1.5), "<td><b>cnn</b> <small>+1.5 [+1.5, +1.5] over transformer, 3 seeds</small></td>"),
+    ((1.5, -0.5, -0.4), "<td>cnn or transformer <small>not separated: +0.2 [-2.6, +3.0] over transformer, "
+                        "3 seeds</small></td>"),
+])
+def test_best_backbone_carries_its_lead_and_interval(tmp_path, lead, shown):
+    """The best backbone of a line is named with its lead over the runner-up, paired by seed; a lead whose
+    interval holds zero names both as not separated."""
+    training = ("framework", "pipeline", "backbone", "device", "seed")
+    bench = {"bench_backbones.Training.track_accuracy": training}
+
+    def value(name, p):
+        return metric(name, p) + (lead[int(p["seed"])] if p["backbone"] == "cnn" else 0.0)
+
+    VALUES["backbone"] = ["transformer", "cnn"]
+    try:
+        write_results(tmp_path, bench_params=bench, value=value)
+        board, _ = build(tmp_path)
+    finally:
+        del VALUES["backbone"]
+    section = leaderboard.page(board)
+    section = section[section.index("Backbones: test accuracy"):]
+    assert section.count(shown) == 8  # 2 frameworks x 2 pipelines x 2 devices
 
 
 def test_workers_axis(tmp_path):

@@ -346,14 +346,28 @@ def _backbone_table(rows: list[Row]) -> str:
                  f"<td>{_e(first.device)}</td>", _name(machine)]
         cells += [_metric(acc, by_backbone[b].cells["accuracy"], b == best) if b in by_backbone
                   else '<td class="num st-missing" data-v="">missing</td>' for b in backbones]
-        cells.append(f"<td>{_e(best)}</td>")
+        cells.append(_best_backbone(best, by_backbone, measured))
         body.append(f"<tr {_filters(first)}>{''.join(cells)}</tr>")
     if not body:
         return ""
     return (f'<div><h3>Backbones: test accuracy by representation</h3><div class="scroll"><table class="backbones">'
             f'<thead><tr>{"".join(head)}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
             '<p class="note">Each backbone consumes the same embedded units and ends in the same pooled head; '
-            "best: the highest mean accuracy of the line (its seeds, where there are several).</p></div>")
+            "best: the highest mean accuracy of the line, with its lead over the runner-up paired by seed "
+            "(95% t interval); where the interval holds zero the two are not separated.</p></div>")
+
+
+def _best_backbone(best: str, by_backbone: dict[str, Row], measured: dict[str, float]) -> str:
+    """The line's best backbone, with its lead over the runner-up and that lead's interval over the seeds."""
+    runner = max((b for b in measured if b != best), key=measured.get)
+    lead = stats.paired(by_backbone[best].cells["accuracy"].values, by_backbone[runner].cells["accuracy"].values)
+    if lead is None or not lead.has_interval:
+        n = min(by_backbone[best].cells["accuracy"].n, by_backbone[runner].cells["accuracy"].n)
+        return f'<td>{_e(best)} <small>{n} seed{"s" if n != 1 else ""}: no interval</small></td>'
+    gap = f"{lead.estimate:+.1f} [{lead.lo:+.1f}, {lead.hi:+.1f}] over {runner}, {lead.n} seeds"
+    if lead.lo > 0:
+        return f'<td><b>{_e(best)}</b> <small>{_e(gap)}</small></td>'
+    return f'<td>{_e(best)} or {_e(runner)} <small>not separated: {_e(gap)}</small></td>'
 
 
 def _scaling_cell(column: Column, point: ScalingPoint, value: float | None) -> Cell:
