@@ -17,7 +17,7 @@ help:
 	@echo "make bench   set up, prepare data, run the asv benchmark here (SEEDS=3 training seeds), results in results/<machine>/"
 	@echo "make test    set up and run the tests (what CI runs)"
 	@echo "make bench-perf  the performance subset: compiled steps, bf16, MFU, peak, cost scaling (~40 min on 2 cores)"
-	@echo "make bench-backbones  every pipeline under the cnn, lstm and gnn backbones too (~1 h on 2 cores)"
+	@echo "make bench-backbones  every pipeline under all four backbones, 3 seeds (~2 h 10 min on 2 cores)"
 	@echo "make bench-workers  every default pipeline on 1 and 2 data-parallel workers (DDP, tf.distribute)"
 	@echo "make bench-full  everything, bench_perf in full (every pipeline x mode x precision): hours on 2 cores"
 	@echo "make parity  check PyTorch/TensorFlow equivalence for every pipeline"
@@ -62,7 +62,8 @@ bench-perf: data
 	$(TOKFRAG) bench --perf
 	$(TOKFRAG) publish
 
-# the backbone axis (cnn, lstm, gnn beside the transformer): about an hour on 2 cores
+# the backbone axis (cnn, lstm, gnn beside the transformer), SEEDS seeds: about 2 h 10 min on 2 cores with 3
+# (measured on vm-863373; the README shows how to add only cnn, lstm and gnn to a default run)
 bench-backbones: data
 	$(TOKFRAG) bench --seeds $(SEEDS) -b '^bench_backbones\.'
 	$(TOKFRAG) publish

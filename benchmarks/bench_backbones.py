@@ -3,8 +3,9 @@
 Parameters: framework x pipeline x backbone x device. The transformer is the default
 suite's model (its training run is shared with ``bench_pipelines`` within one session);
 cnn, lstm and gnn replace its blocks and keep the same embedding and pooled head
-(``tokfrag.spec.Backbone``). Not in the default run (``make bench``): 36 more training runs
-than the default matrix, about an hour on 2 cores; ``make bench-backbones`` runs it.
+(``tokfrag.spec.Backbone``). Not in the default run (``make bench``): 108 more training runs
+than the default matrix with 3 seeds (74 min on 2 cores), about 2 h 10 min in all;
+``make bench-backbones`` runs it.
 """
 
 from __future__ import annotations
