@@ -253,6 +253,16 @@ def test_generic_extra_params_broadcast_narrower_benchmarks(tmp_path):
     assert all(r.cells["train_step"].status == "ok" for r in board.rows if r.device == "cpu")
 
 
+def build_backbones(root, bench: dict, value):
+    """The board of one results file whose benchmarks have a ``backbone`` parameter (transformer, cnn)."""
+    VALUES["backbone"] = ["transformer", "cnn"]
+    try:
+        write_results(root, bench_params=bench, value=value)
+        return build(root)
+    finally:
+        del VALUES["backbone"]
+
+
 def test_backbone_axis(tmp_path):
     """bench_backbones' rows beside the default suite's: the transformer's numbers (and parity) stay on
     transformer rows, each backbone gets its own parity and parameter count, a filter and a comparison."""
@@ -269,12 +279,7 @@ def test_backbone_axis(tmp_path):
             return 1.0
         return metric(name, p) + (1.5 if p.get("backbone") == "cnn" else 0.0)
 
-    VALUES["backbone"] = ["transformer", "cnn"]
-    try:
-        write_results(tmp_path, bench_params=bench, value=value)
-        board, warned = build(tmp_path)
-    finally:
-        del VALUES["backbone"]
+    board, warned = build_backbones(tmp_path, bench, value)
     assert not warned
     assert board.backbones() == ["transformer", "cnn"] and board.extra_params == ["backbone"]
     assert len(board.rows) == 16  # 2 frameworks x 2 pipelines x 2 devices x 2 backbones
@@ -307,12 +312,7 @@ def test_best_backbone_carries_its_lead_and_interval(tmp_path, lead, shown):
     def value(name, p):
         return metric(name, p) + (lead[int(p["seed"])] if p["backbone"] == "cnn" else 0.0)
 
-    VALUES["backbone"] = ["transformer", "cnn"]
-    try:
-        write_results(tmp_path, bench_params=bench, value=value)
-        board, _ = build(tmp_path)
-    finally:
-        del VALUES["backbone"]
+    board, _ = build_backbones(tmp_path, bench, value)
     section = leaderboard.page(board)
     section = section[section.index("Backbones: test accuracy"):]
     assert section.count(shown) == 8  # 2 frameworks x 2 pipelines x 2 devices

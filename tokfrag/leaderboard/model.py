@@ -36,7 +36,7 @@ from .board import Board, Cell, Duel, Machine, Row, ScalingPoint, parity_text
 from .columns import BY_METHOD, PEAK, SCALING_COLUMNS
 from .defaults import not_run, with_defaults
 from .pairs import row_value, split_pipeline, tensorflow_vs_pytorch, token_vs_fragment
-from .records import LeaderboardWarning, Record, by_machine, read_records, same_data
+from .records import LeaderboardWarning, Record, by_machine, data_clashes, read_records
 from .scaling import scaling_points
 
 __all__ = ["BY_METHOD", "Board", "Cell", "Duel", "LeaderboardError", "LeaderboardWarning", "Machine", "Row",
@@ -44,7 +44,7 @@ __all__ = ["BY_METHOD", "Board", "Cell", "Duel", "LeaderboardError", "Leaderboar
            "token_vs_fragment"]
 
 
-def _same_data(headers: list[dict], newest: list[dict], files: dict) -> list[dict]:
+def _on_the_same_data(headers: list[dict], newest: list[dict], files: dict) -> list[dict]:
     """The headers of a machine whose results may stand beside its newest commit's: the newest
     commit's own, and every older one measured on the same data (a dataset both record with
     different fingerprints keeps the older file off the board, with a warning)."""
@@ -53,7 +53,7 @@ def _same_data(headers: list[dict], newest: list[dict], files: dict) -> list[dic
         ref.update(files[h["file"]].data_fingerprints())
     out = []
     for h in headers:
-        clash = [] if h in newest else same_data(ref, files[h["file"]].data_fingerprints())
+        clash = [] if h in newest else data_clashes(ref, files[h["file"]].data_fingerprints())
         if clash:
             warnings.warn(f"{h['file']}: measured on other data than {h['machine']}'s latest commit "
                           f"({', '.join(clash)}); its results are not shown", LeaderboardWarning, stacklevel=3)
@@ -106,7 +106,7 @@ def build(results_dir: str | Path) -> Board:
     files = {str(f.path): f for f in map(results.read, paths) if f is not None}  # each file read once
     every = by_machine([f.header() for f in files.values()])
     newest = {m: [h for h in hs if h["commit"] == hs[-1]["commit"]] for m, hs in every.items()}
-    shown_files = {m: _same_data(hs, newest[m], files) for m, hs in every.items()}
+    shown_files = {m: _on_the_same_data(hs, newest[m], files) for m, hs in every.items()}
     warned: set = set()
     records = with_defaults([r for hs in shown_files.values() for h in hs
                              for r in read_records(files[h["file"]].rows(), meta, warned, h in newest[h["machine"]])])

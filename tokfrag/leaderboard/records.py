@@ -88,7 +88,7 @@ def by_machine(headers: list[dict]) -> dict[str, list[dict]]:
             for machine, hs in dated.items()}
 
 
-def same_data(newest: dict[str, str], older: dict[str, str]) -> list[str]:
+def data_clashes(newest: dict[str, str], older: dict[str, str]) -> list[str]:
     """The datasets that two results files name with different fingerprints (data_<name> params)."""
     return sorted(k for k in newest.keys() & older.keys() if newest[k] != older[k])
 
