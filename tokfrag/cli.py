@@ -126,11 +126,45 @@ PERF_BENCHMARKS = [
 ]
 
 
+def scale_selection(part: str) -> list[str]:
+    """The asv -b regexes of one part of the scale grid, ``DATASET`` or ``DATASET:BACKBONE``: the grid's
+    points (and "default") of the dataset's pipelines in ``spec.SCALE_FRAMEWORK`` under the backbone (or
+    each of ``spec.SCALE_BACKBONES``), the cross-check subset in the other framework with the transformer,
+    and the points' sizes."""
+    import re
+
+    from . import spec
+
+    dataset, _, backbone = part.partition(":")
+    if dataset not in spec.SCALE_GRID:
+        raise UsageError(f"--scale {part}: no scale grid for {dataset!r}; datasets with one: "
+                         f"{', '.join(spec.SCALE_GRID)} (DATASET or DATASET:BACKBONE)")
+    backbones = [backbone] if backbone else list(spec.SCALE_BACKBONES)
+    if any(b not in spec.BACKBONES for b in backbones):
+        raise UsageError(f"--scale {part}: unknown backbone {backbone!r}; valid: {', '.join(spec.BACKBONES)}")
+
+    def alt(xs):
+        return "(" + "|".join(re.escape(x) for x in xs) + ")"
+
+    points = [spec.DEFAULT_POINT, *spec.SCALE_GRID[dataset]]
+    pipe = rf"'{re.escape(dataset)}/(fragment|token)'"
+    out = [rf"^bench_scale\.Training\.track_accuracy\('{spec.SCALE_FRAMEWORK}', {pipe}, '{alt(backbones)}', "
+           rf"'{alt(points)}', 'cpu', \d+\)$",
+           rf"^bench_scale\.Size\.track_\w+\({pipe}, '{alt(backbones)}', '{alt(points)}'\)$"]
+    cross = spec.SCALE_CROSS_CHECK
+    if cross["backbone"] in backbones:
+        out.append(rf"^bench_scale\.Training\.track_accuracy\('{cross['framework']}', {pipe}, "
+                   rf"'{cross['backbone']}', '{alt(cross['points'])}', 'cpu', \d+\)$")
+    return out
+
+
 def cmd_bench(args) -> int:
-    from . import catalog, data, repo, spec
+    from . import catalog, curves, data, repo, spec
     from .machine import annotate_asv_machine, asv_machine_extras, machine_name, register_asv_machine
     from .machine import check_name as check_machine_name
 
+    if args.scale and (args.perf or args.full or args.bench):
+        raise UsageError("--scale is a selection of its own: use it without --perf, --full and -b")
     if args.perf and (args.full or args.bench):
         raise UsageError("--perf is a fixed selection: use it without --full and -b")
     if args.seeds is not None:
@@ -170,13 +204,19 @@ def cmd_bench(args) -> int:
     # --record-samples: the leaderboard's speed intervals and the gate's U test need asv's samples
     base = [py, "-m", "asv", "run", "--python=same", "--set-commit-hash", sha, "--machine", machine, "--show-stderr",
             "--record-samples"]
-    selection = args.bench or (PERF_BENCHMARKS if args.perf else [] if args.full else DEFAULT_BENCHMARKS)
+    if args.scale:
+        selection = [b for part in args.scale for b in scale_selection(part)]
+    else:
+        selection = args.bench or (PERF_BENCHMARKS if args.perf else [] if args.full else DEFAULT_BENCHMARKS)
     cmd = base + [a for b in selection for a in ("-b", b)] + (["--quick"] if args.quick else [])
     env = dict(os.environ, TOKFRAG_RUN=uuid.uuid4().hex)
     if args.smoke:
         env["TOKFRAG_SMOKE"] = "1"
     print(f"running ({os.environ.get('TOKFRAG_SEEDS', '3')} training seeds):", " ".join(cmd), flush=True)
     rc = subprocess.run(cmd, cwd=root, env=env).returncode
+    kept = curves.collect(env["TOKFRAG_RUN"], root / "results" / machine, sha)
+    if kept:
+        print(f"learning curves: {kept}", flush=True)
     results = sorted((root / "results" / machine).glob(f"{sha[:8]}-existing-*.json"))
     if rc == 0 and results and not args.quick:
         _steady(base, selection, results[-1], env, root, check=not args.no_check and selection == DEFAULT_BENCHMARKS)
@@ -325,6 +365,10 @@ def parser() -> argparse.ArgumentParser:
                    help="run only the performance subset of bench_perf (the CPU matmul peak, every pipeline's "
                         "compiled step, all modes and precisions with MFU for video/fragment, bf16 accuracy of "
                         "mnist/fragment, cost scaling); about 40 min on 2 cores")
+    s.add_argument("--scale", action="append", metavar="DATASET[:BACKBONE]",
+                   help="run one part of the scale grid (bench_scale: data, width and budget points with their "
+                        "learning curves; tokfrag.spec.SCALE_GRID), e.g. --scale video:cnn; repeatable. "
+                        "make bench-scale runs every part")
     from .continuous import add_against_arguments
 
     add_against_arguments(s)

@@ -71,8 +71,15 @@ def result(framework: str, spec: PipelineSpec, device: str = "cpu", mode: str = 
     from . import training
 
     what = {"spec": spec.to_dict(), "framework": framework, "device": device, "mode": mode, "precision": precision}
-    return cached(what, (lambda: training.train(framework, spec, device=device, mode=mode, precision=precision,
-                                                progress=False)) if train else None)
+
+    def run():
+        from . import curves
+
+        out = training.train(framework, spec, device=device, mode=mode, precision=precision, progress=False)
+        curves.session_line(session(), curves.line(out, spec))  # the learning curve, kept (tokfrag.curves)
+        return out
+
+    return cached(what, run if train else None)
 
 
 def workers(framework: str, spec: PipelineSpec, device: str, n: int) -> dict:

@@ -132,13 +132,25 @@ class TrainConfig:
     max_shift: int = 2  # random translation (cells): +3 points of MNIST test accuracy on 4,000 digits
     seed: int = 0  # one seed drives the initial weights, batch order and shifts of both frameworks
     eval_batch_size: int = 500  # evaluation has no gradients, so bigger batches are free
+    # The scale axes (``at_scale``); the defaults leave a pipeline as it is.
+    steps: int = 0  # total optimizer steps when > 0 (the budget in steps, the last epoch cut short), else epochs
+    data_scale: float = 1.0  # the training split: a stratified fraction (< 1) or a multiple (> 1, generated data)
+    evals: int = 0  # test evaluations along the run: 0 after every epoch, else at this many evenly spaced steps
 
     def steps_per_epoch(self, n_train: int) -> int:
         """Full batches only (the last partial batch is dropped): every step has one shape."""
         return max(1, n_train // self.batch_size)
 
     def total_steps(self, n_train: int) -> int:
-        return self.epochs * self.steps_per_epoch(n_train)
+        return self.steps if self.steps > 0 else self.epochs * self.steps_per_epoch(n_train)
+
+    def eval_steps(self, n_train: int) -> list[int]:
+        """The step counts after which the test set is evaluated (the learning curve's points); the
+        last is always the end of the run."""
+        total, per_epoch = self.total_steps(n_train), self.steps_per_epoch(n_train)
+        if self.evals <= 0:
+            return sorted({*range(per_epoch, total + 1, per_epoch), total})
+        return sorted({max(1, round(total * (i + 1) / self.evals)) for i in range(self.evals)})
 
     def lr_at(self, step: int, total_steps: int) -> float:
         """Learning rate of optimizer step ``step`` (0-based): warm-up, then cosine to zero."""
@@ -234,6 +246,7 @@ class PipelineSpec:
     train: TrainConfig = field(default_factory=TrainConfig)
     variant: str = ""  # "" for the default geometry, else a short name such as "article"
     backbone: Backbone = TRANSFORMER
+    scale: str = ""  # "" for the pipeline as registered, else its scale point (``at_scale``): "width=128"
 
     def __post_init__(self):
         if self.representation not in REPRESENTATIONS:
@@ -247,12 +260,13 @@ class PipelineSpec:
     def name(self) -> str:
         base = f"{self.dataset.name}/{self.representation}"
         base = f"{base}@{self.variant}" if self.variant else base
-        return base if self.backbone.name == "transformer" else f"{base}+{self.backbone.name}"
+        base = base if self.backbone.name == "transformer" else f"{base}+{self.backbone.name}"
+        return f"{base}~{self.scale}" if self.scale else base
 
     @property
     def base_name(self) -> str:
-        """The name without the backbone: the pipeline whose data and preprocessing this one shares."""
-        return self.name.split("+", 1)[0]
+        """The name without the backbone and scale: the pipeline whose data and preprocessing this one shares."""
+        return self.name.split("~", 1)[0].split("+", 1)[0]
 
     @property
     def words(self) -> bool:
@@ -361,8 +375,9 @@ BACKBONE_PIPELINES: dict[str, PipelineSpec] = {
 
 
 def registered() -> dict[str, PipelineSpec]:
-    """The pipelines every check covers: the default matrix, then each under every other backbone."""
-    return {**PIPELINES, **BACKBONE_PIPELINES}
+    """The pipelines every check covers: the default matrix, then each under every other backbone, then
+    each at the widths of the scale grid (the one scale axis that changes the model)."""
+    return {**PIPELINES, **BACKBONE_PIPELINES, **SCALE_PIPELINES}
 
 
 def get_pipeline(name: str, more: dict[str, PipelineSpec] | None = None) -> PipelineSpec:
@@ -373,9 +388,12 @@ def get_pipeline(name: str, more: dict[str, PipelineSpec] | None = None) -> Pipe
     user dataset's (``user_pipelines``; ``tokfrag.catalog.get_pipeline`` passes them).
     """
     more = more or {}
-    for table in (PIPELINES, VARIANTS, BACKBONE_PIPELINES, more):
+    for table in (PIPELINES, VARIANTS, BACKBONE_PIPELINES, SCALE_PIPELINES, more):
         if name in table:
             return table[name]
+    if "~" in name:
+        base, _, point = name.partition("~")
+        return at_scale(get_pipeline(base, more), point)
     base, _, backbone = name.partition("+")
     if backbone and (base in PIPELINES or base in VARIANTS or base in more) and backbone in BACKBONES:
         return with_backbone(get_pipeline(base, more), backbone)
@@ -464,3 +482,115 @@ def user_pipelines(meta: dict) -> dict[str, PipelineSpec]:
 def with_overrides(spec: PipelineSpec, **train_overrides) -> PipelineSpec:
     """A copy of ``spec`` with some training fields changed (used by quick smoke runs)."""
     return replace(spec, train=replace(spec.train, **train_overrides))
+
+
+# --- scale: the verdict as a function of data, model size and budget -------------------
+#
+# A scale point changes one axis of a pipeline and keeps the rest (one factor at a time around the
+# default point, which every axis shares):
+#
+# * ``data=F``: the training split cut to the fraction F (class-stratified, drawn with the training
+#   seed, the same subset in both frameworks) or, for generated data (video), grown to F times its
+#   clips (the same test clips). The number of optimizer steps stays the default's: every data point
+#   costs the same compute, so the axis measures data, not budget. The token codebook or vocabulary
+#   stays the one fitted on the full training split, as a tokenizer is fitted once and kept.
+# * ``width=W``: the encoder width (heads scaled so that the head size, 16, holds; depth as it is).
+# * ``budget=K``: K times the default's optimizer steps, the schedule (warm-up, cosine decay) ending
+#   at that budget: a budget point is a run of its own, never an intermediate point of a longer run.
+#
+# Every scale run evaluates at ``SCALE_EVALS`` evenly spaced steps: its learning curve.
+
+SCALE_AXES = ("data", "width", "budget")
+HEAD_SIZE = 16  # the default's 64 / 4 heads
+SCALE_EVALS = 8  # curve points per run; text's 7,600 test tweets make evaluation a third of a 1x run's cost
+# The grid of `make bench-scale` (besides "default"): chosen to fit 2.5 h on 2 cores with 3 seeds for
+# the transformer and the cnn in one framework. MNIST's budget stops at 1x (30 epochs is where its
+# accuracy levels off); video's budget goes to 4x (12 epochs left every pipeline short of its target);
+# only the generated video grows beyond its split.
+SCALE_GRID = {
+    "mnist": ("data=1/8", "data=1/4", "data=1/2", "width=32", "width=128", "budget=1/4", "budget=1/2"),
+    "video": ("data=1/2", "data=2", "data=4", "width=32", "width=128", "budget=1/2", "budget=2", "budget=4"),
+    "text": ("data=1/8", "data=1/4", "data=1/2", "width=32", "width=128", "budget=1/4", "budget=1/2", "budget=2"),
+}
+DEFAULT_POINT = "default"
+# The grid runs in one framework and backbones; the other framework on a cross-check subset of cheap points
+# (both frameworks are proven to train the same weights: `tokfrag parity`).
+SCALE_FRAMEWORK = "pytorch"
+SCALE_BACKBONES = ("transformer", "cnn")
+SCALE_CROSS_CHECK = {"framework": "tensorflow", "backbone": "transformer", "points": ("width=32", "budget=1/2")}
+
+
+def scale_points() -> list[str]:
+    """Every scale point of the grid, "default" first, then by axis and value (the asv parameter)."""
+    points = {p for grid in SCALE_GRID.values() for p in grid}
+    return [DEFAULT_POINT] + sorted(points, key=lambda p: (SCALE_AXES.index(parse_point(p)[0]), parse_point(p)[1]))
+
+
+def parse_point(point: str) -> tuple[str, float]:
+    """``"data=1/8"`` -> ("data", 0.125); "default" -> ("default", 1.0). A bad point is an error that
+    says the grammar."""
+    from fractions import Fraction
+
+    if point == DEFAULT_POINT:
+        return DEFAULT_POINT, 1.0
+    axis, _, value = point.partition("=")
+    try:
+        v = float(Fraction(value))
+    except (ValueError, ZeroDivisionError):
+        v = 0.0
+    if axis not in SCALE_AXES or v <= 0 or (axis == "width" and (v != int(v) or int(v) % HEAD_SIZE)):
+        raise UnknownName(f"unknown scale point {point!r}: expected 'default' or AXIS=VALUE with AXIS among "
+                          f"{', '.join(SCALE_AXES)} and a positive VALUE (data=1/8, data=2, width=128 (a multiple "
+                          f"of {HEAD_SIZE}), budget=4)")
+    return axis, v
+
+
+def point_value(spec: PipelineSpec, axis: str) -> float:
+    """Where ``spec`` stands on ``axis``: its training fraction, its width, or its budget in multiples
+    of its dataset's default steps."""
+    t = spec.train
+    if axis == "data":
+        return t.data_scale
+    if axis == "width":
+        return float(spec.encoder.width)
+    base = _default_train(spec)
+    n = TEMPLATE_TRAIN.get(spec.dataset.name)
+    if n is None:
+        raise UnknownName(f"{spec.name}: scale points are defined for the embedded datasets "
+                          f"({', '.join(TEMPLATE_TRAIN)})")
+    return t.total_steps(n) / base.total_steps(n)
+
+
+def _default_train(spec: PipelineSpec) -> TrainConfig:
+    base = PIPELINES.get(f"{spec.dataset.name}/{spec.representation}" if not spec.words else "text/token")
+    if base is None or spec.dataset.name not in TEMPLATE_TRAIN:
+        raise UnknownName(f"{spec.name}: scale points are defined for the embedded datasets "
+                          f"({', '.join(TEMPLATE_TRAIN)}), not for {spec.dataset.name!r}")
+    return replace(base.train, seed=spec.train.seed)
+
+
+def at_scale(spec: PipelineSpec, point: str) -> PipelineSpec:
+    """``spec`` at the scale point ``point`` (see above), with the curve's evaluations; "default" keeps
+    the model, data and budget and only adds the curve's evaluations."""
+    axis, v = parse_point(point)
+    _default_train(spec)  # an embedded dataset's pipeline, or an error that says so
+    n = TEMPLATE_TRAIN[spec.dataset.name]
+    steps = spec.train.total_steps(n)
+    train = replace(spec.train, steps=steps, evals=SCALE_EVALS)
+    encoder = spec.encoder
+    if axis == "data":
+        train = replace(train, data_scale=v)
+    elif axis == "budget":
+        train = replace(train, steps=max(1, round(steps * v)))
+    elif axis == "width":
+        encoder = replace(encoder, width=int(v), heads=int(v) // HEAD_SIZE)
+    return replace(spec, train=train, encoder=encoder, scale=point)
+
+
+# The default pipelines at the grid's other widths: what parity covers of the scale axes (data and
+# budget change the training split and the step count, not the model both frameworks build).
+SCALE_PIPELINES: dict[str, PipelineSpec] = {
+    p.name: p for p in (at_scale(base, point) for base in PIPELINES.values()
+                        for point in dict.fromkeys(q for g in SCALE_GRID.values() for q in g)
+                        if point.startswith("width="))
+}

@@ -94,51 +94,67 @@ def train(framework: str, spec: PipelineSpec, device: str = "cpu", mode: str = "
 
 def train_once(framework: str, spec: PipelineSpec, device: str = "cpu", mode: str = "default",
                precision: str = "fp32", progress: bool | None = None, group=None) -> dict:
-    """Train ``spec`` for its budget and evaluate after every epoch.
+    """Train ``spec`` for its budget and evaluate along the way (``TrainConfig.eval_steps``: after every
+    epoch, or at evenly spaced steps).
 
     Every batch is shifted (``TrainConfig.max_shift``) in numpy, then uploaded and
     preprocessed by the framework inside the timed loop: the throughput is that of the whole
     input pipeline plus the step. Returns the final test accuracy (%), the training time
-    (evaluation excluded), the throughput, and the training time at which the test accuracy first
-    reached the dataset's target (None if it never did).
+    (evaluation excluded), the throughput, the training time at which the test accuracy first
+    reached the dataset's target (None if it never did), and the learning curve: test accuracy and
+    loss at each evaluation with the steps, samples, training seconds and training FLOPs so far.
     """
+    from .flops import train_per_sample
+    from .params import count
+
     reset_peak_rss()
     trainer, prepared = make_trainer(framework, spec, device, mode, precision, group=group)
     lead = group is None or group.rank == 0  # the worker that evaluates and reports
     t = spec.train
-    y_train = trainer.labels(prepared.train_y)
-    n = len(prepared.train_y)
+    train_x, train_y = prepared.training_split(t.data_scale, t.seed)
+    y_train = trainer.labels(train_y)
+    n = len(train_y)
     b = min(t.batch_size, n)
     steps = t.steps_per_epoch(n)
-    total = t.epochs * steps
+    total = t.total_steps(n)
+    evals = set(t.eval_steps(n))
+    flops_per_sample = train_per_sample(spec)
     if progress is None:
         progress = sys.stderr.isatty()
     from tqdm.auto import tqdm
 
     bar = tqdm(total=total, desc=f"{framework} {spec.name}", unit="step", disable=not progress, file=sys.stderr)
-    train_seconds, time_to_target, curve, step = 0.0, None, [], 0
-    for epoch in range(t.epochs):
+    train_seconds, time_to_target, curve, step, epoch = 0.0, None, [], 0, 0
+    while step < total:
         order = batch_order(t.seed, epoch, n)
         rng = augment_rng(t.seed, epoch)
         start = time.perf_counter()
         loss = None
-        for i in range(steps):
+        for i in range(min(steps, total - step)):
             idx = order[i * b:(i + 1) * b]
-            shifted = shift(prepared.train_x[idx], rng, t.max_shift)  # the global batch's draws, as one worker
+            shifted = shift(train_x[idx], rng, t.max_shift)  # the global batch's draws, as one worker
             mine = shard(np.arange(len(idx)), group)  # this worker's part of it
             xb = trainer.preprocess(trainer.upload(shifted[mine]))
             loss = trainer.train_step(xb, trainer.take(y_train, idx[mine]), t.lr_at(step, total))
             step += 1
             bar.update()
-        last_loss = trainer.sync(trainer.global_loss(loss))  # synchronise before the clock stops
-        train_seconds += time.perf_counter() - start
-        if not lead:
-            continue
-        acc = evaluate(trainer, prepared.test_x, prepared.test_y, t.eval_batch_size)
-        curve.append({"epoch": epoch + 1, "train_seconds": train_seconds, "accuracy": acc, "loss": last_loss})
-        bar.set_postfix(acc=f"{acc:.1f}%", loss=f"{last_loss:.3f}")
-        if time_to_target is None and acc >= spec.dataset.target_accuracy:
-            time_to_target = train_seconds
+            if step not in evals:
+                continue
+            last_loss = trainer.sync(trainer.global_loss(loss))  # synchronise before the clock stops
+            train_seconds += time.perf_counter() - start
+            if lead:
+                acc = evaluate(trainer, prepared.test_x, prepared.test_y, t.eval_batch_size)
+                curve.append({"epoch": round(step / steps, 4), "step": step, "samples": step * b,
+                              "train_seconds": train_seconds, "train_flops": step * b * flops_per_sample,
+                              "accuracy": acc, "train_loss": last_loss})
+                bar.set_postfix(acc=f"{acc:.1f}%", loss=f"{last_loss:.3f}")
+                if time_to_target is None and acc >= spec.dataset.target_accuracy:
+                    time_to_target = train_seconds
+            start = time.perf_counter()
+        if step not in evals:  # an epoch that ends between evaluations: its time counts up to here
+            trainer.sync(trainer.global_loss(loss))
+            train_seconds += time.perf_counter() - start
+        epoch += 1
     bar.close()
     if not lead:
         return {"framework": framework, "pipeline": spec.name, "rank": group.rank, "train_seconds": train_seconds}
@@ -150,6 +166,8 @@ def train_once(framework: str, spec: PipelineSpec, device: str = "cpu", mode: st
         "samples_per_second": total * b / train_seconds,
         "time_to_target": time_to_target,
         "peak_rss": peak_rss(),
+        "seed": t.seed, "scale": spec.scale or "", "n_train": n, "steps": total, "params": count(spec),
+        "train_flops": total * b * flops_per_sample,
         "curve": curve,
     }
 

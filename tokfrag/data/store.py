@@ -222,6 +222,23 @@ class Prepared:
     _codebooks: dict = field(default_factory=dict, repr=False)
     classes: tuple = ()
     _fingerprint: str = field(default="", repr=False)
+    grow: object = field(default=None, repr=False)  # ``grow(n)``: n more training samples (generated data only)
+
+    def training_split(self, data_scale: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """The training samples and labels of the scale point ``data_scale`` (``spec.TrainConfig``): the
+        whole split (1), a class-stratified subset drawn with the training seed (< 1; a smaller fraction's
+        subset is part of a larger one's), or the split followed by generated samples (> 1)."""
+        if data_scale == 1:
+            return self.train_x, self.train_y
+        if data_scale < 1:
+            idx = stratified_subset(self.train_y, data_scale, seed)
+            return self.train_x[idx], self.train_y[idx]
+        if self.grow is None:
+            raise DataError(f"dataset {self.name!r} has {len(self.train_y)} training samples and cannot grow to "
+                            f"{data_scale:g} times as many: only generated data (video) can.\n"
+                            "Fix: use a data fraction of at most 1 for this dataset")
+        x, y = self.grow(round((data_scale - 1) * len(self.train_y)))
+        return np.concatenate([self.train_x, x]), np.concatenate([self.train_y, y])
 
     @property
     def fingerprint(self) -> str:
@@ -305,6 +322,19 @@ class Prepared:
         return vocab
 
 
+def stratified_subset(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """Sorted indices of ``fraction`` of each class (at least one sample of each), drawn with ``seed``:
+    one seeded permutation per class, of which a smaller fraction takes a prefix of a larger one's."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"a training fraction is in (0, 1], got {fraction}")
+    rng = np.random.default_rng([seed, 1 << 20])  # a stream of its own: batch_order uses [seed, epoch]
+    out = []
+    for c in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        out.append(idx[:max(1, round(fraction * len(idx)))])
+    return np.sort(np.concatenate(out))
+
+
 def _progress(total: int, desc: str, quiet: bool):
     if quiet:
         return None
@@ -339,7 +369,9 @@ def load(name: str) -> Prepared:
         arrays[f"{split}_x"] = mod.to_numpy(_column(ds, mod.INPUT))
         arrays[f"{split}_y"] = _column(ds, "label").astype(np.int64)
     names = getattr(dsd["train"].features.get("label"), "names", None) or ()
-    prepared = Prepared(name=name, path=path, meta=meta, classes=tuple(names), **arrays)
+    grow = getattr(mod, "grow", None) if own is None else None
+    prepared = Prepared(name=name, path=path, meta=meta, classes=tuple(names), **arrays,
+                        grow=(lambda n: grow(meta, n)) if grow else None)
     _LOADED[path] = prepared
     return prepared
 

@@ -21,6 +21,7 @@ uint8 arrays (N, T, H, W) with one label each, read by ``read_own`` (``OWN_FORMA
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import numpy as np
@@ -124,6 +125,37 @@ def build(info: dict, quiet: bool = True):
         out[split] = hf.Dataset.from_dict({INPUT: clips, "label": speed, "digit": digit},
                                           features=features, split=split)
     return hf.DatasetDict(out)
+
+
+EXTRA_CHUNK = 2000  # more training clips come in chunks of their own seed, so that 2x is part of 4x
+
+
+def grow(meta: dict, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` more training clips (the ``data=F`` scale points above 1): generated from the training digits
+    as the split's own clips are, chunk k with the seed [seed, 2, k] (the splits use 2 seed and 2 seed + 1),
+    cached beside the prepared data. The test clips stay the same."""
+    from . import mnist
+    from .store import cache_root
+
+    seed = int(meta.get("source", {}).get("seed", SEED))
+    folder = cache_root() / "video" / "extra"
+    xs, ys, digits = [], [], None
+    for k in range(-(-n // EXTRA_CHUNK)):
+        path = folder / f"chunk-{seed}-{k}.npz"
+        if not path.exists():
+            if digits is None:
+                digits = mnist.load_source(mnist.source_info(None), quiet=True)["train"]
+            clips, speed, _ = generate(*digits, EXTRA_CHUNK, [seed, 2, k])
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = folder / f".{path.name}.{os.getpid()}.npz"
+            np.savez(tmp, clips=clips, labels=speed)
+            os.replace(tmp, path)
+        with np.load(path) as f:
+            xs.append(f["clips"])
+            ys.append(f["labels"])
+    if not xs:
+        return np.zeros((0, FRAMES, CANVAS, CANVAS), np.uint8), np.zeros(0, np.int64)
+    return np.concatenate(xs)[:n], np.concatenate(ys)[:n]
 
 
 def to_numpy(column) -> np.ndarray:
