@@ -188,6 +188,7 @@ class Board:
     scaling: list[ScalingPoint] = field(default_factory=list)  # ordered by framework, representation, machine, window
     # dataset -> {machine: the fingerprint of the data its latest results were measured on} (where recorded)
     data: dict[str, dict[str, str]] = field(default_factory=dict)
+    curves: list[dict] = field(default_factory=list)  # every run's learning curve (tokfrag.curves.read)
 
     def datasets(self) -> dict[str, list[Row]]:
         """Dataset -> its rows, ranked by accuracy (rows without one last), then throughput; rows that

@@ -109,7 +109,8 @@ def build(results_dir: str | Path) -> Board:
     shown_files = {m: _on_the_same_data(hs, newest[m], files) for m, hs in every.items()}
     warned: set = set()
     records = with_defaults([r for hs in shown_files.values() for h in hs
-                             for r in read_records(files[h["file"]].rows(), meta, warned, h in newest[h["machine"]])])
+                             for r in read_records(files[h["file"]].rows(), meta, warned, h in newest[h["machine"]])
+                             if "scale" not in dict(r.params)])  # bench_scale: its curves (Board.curves) tell it
     peaks: dict[str, dict[str, float]] = defaultdict(dict)
     for r in _newest_cells([r for r in records if r.column is PEAK]):
         if r.status == "ok":
@@ -139,4 +140,6 @@ def build(results_dir: str | Path) -> Board:
                 for key, value in h["params"].items():
                     if key.startswith(results.DATA_PREFIX) and value:
                         data[key[len(results.DATA_PREFIX):]][name] = value
-    return Board(rows, machines, extra, scaling, dict(data))
+    from .. import curves
+
+    return Board(rows, machines, extra, scaling, dict(data), curves=curves.read(results_dir))

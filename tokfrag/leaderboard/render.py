@@ -22,7 +22,7 @@ from html import escape
 from pathlib import Path
 
 from .. import stats
-from . import svg, verdicts
+from . import scale_view, svg, verdicts
 from .assets import CSS, JS
 from .board import Board, Cell, Duel, Machine, Row, ScalingPoint, parity_text, seed_order
 from .columns import (
@@ -490,6 +490,7 @@ def page(board: Board, generated: datetime | None = None) -> str:
                        for name, rows in board.datasets().items())
     if board.scaling:
         sections += _scaling_section(board.scaling)
+    sections += scale_view.sections(board)  # the verdicts at every scale (bench_scale's curves)
     n = len(board.machines)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
