@@ -100,7 +100,7 @@ clean:
 # The scale grid (bench_scale: data, width and budget points, 3 seeds, transformer and cnn, learning
 # curves): one `tokfrag bench --scale DATASET:BACKBONE` per part, each under an hour on 2 cores, adding
 # to the same commit's results; then publish. SCALE_PARTS selects parts (e.g. SCALE_PARTS=video:cnn).
-SCALE_PARTS ?= video:transformer video:cnn text:transformer text:cnn mnist:transformer mnist:cnn
+SCALE_PARTS ?= video:transformer video:cnn mnist:cnn mnist:transformer text:cnn text:transformer
 
 bench-scale: data
 	@for part in $(SCALE_PARTS); do echo "== scale part $$part"; $(TOKFRAG) bench --seeds $(SEEDS) --scale $$part || exit 1; done
