@@ -27,7 +27,7 @@ def line(result: dict, spec) -> dict:
                                       "train_seconds", "samples_per_second", "time_to_target", "n_train", "steps",
                                       "params", "train_flops", "batch_size", "curve")}
     out.update(pipeline=spec.name, base=spec.base_name, dataset=spec.dataset.name,
-               representation=spec.representation, backbone=spec.backbone.name, scale=spec.scale or "default",
+               representation=spec.representation, backbone=spec.backbone.name, scale=spec.scale,
                width=spec.encoder.width)
     return out
 
