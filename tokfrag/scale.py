@@ -168,13 +168,13 @@ def describe(axis: str, points: list[Point]) -> Finding:
                                      f"({fmt_diff(b.diff)})")
     lo, hi = points[0], points[-1]
     delta = change(lo, hi)
-    where = "; ".join(f"{_lbl(axis, p)} {fmt_diff(p.diff)}" for p in (lo, hi))
+    where = f"{fmt_diff(lo.diff)} at {_lbl(axis, lo)} to {fmt_diff(hi.diff)} at {_lbl(axis, hi)}"
     if not pos and not neg:
         estimates = [p.diff.estimate for p in points if p.diff is not None]
         crosses = bool(estimates) and min(estimates) < 0 < max(estimates)
         note = " (the estimate changes sign, inside the noise)" if crosses else ""
         return Finding(axis, "not separated", f"{axis}: no flip within the measured range ({span}); token and "
-                                              f"fragment not separated at any point{note}: {where}")
+                                              f"fragment not separated at any point{note}: from {where}")
     better = "token" if pos else "fragment"
     shown = pos or neg
     if delta is not None and delta.has_interval and (delta.lo > 0 or delta.hi < 0):
@@ -184,7 +184,7 @@ def describe(axis: str, points: list[Point]) -> Finding:
                                    f"{len(shown)} of {len(points)} points, the gap {kind} from {where} "
                                    f"(change {fmt_diff(delta)})")
     return Finding(axis, "holds", f"{axis}: no flip within the measured range ({span}); {better} better at "
-                                  f"{len(shown)} of {len(points)} points ({where}; the change between the ends, "
+                                  f"{len(shown)} of {len(points)} points (from {where}; the change, "
                                   f"{fmt_diff(delta)}, is not separated from zero)")
 
 
@@ -297,6 +297,43 @@ def headline(dataset: str, found: list[tuple[Group, dict[str, Finding]]]) -> str
     axes = sorted({a for g, _ in found for a in g.axes})
     text = f"{dataset}: no flip within the measured range ({', '.join(axes)})"
     if moving:
-        text += "; " + "; ".join(f"{g.backbone} {g.framework}, {f.axis}: the gap {f.kind} "
-                                 f"({f.text.rsplit('(change ', 1)[-1].rstrip(')')})" for g, f in moving[:4])
+        text += "; " + "; ".join(f"under the {g.backbone} in {g.framework} the gap {f.kind} along {f.axis} (change "
+                                 f"{f.text.rsplit('(change ', 1)[-1].rstrip(')')} points)" for g, f in moving[:4])
     return text
+
+
+def _machine_line(g: Group) -> str:
+    return f"{g.backbone}, {g.framework}, {g.machine} ({g.device}), {g.seeds()} seeds"
+
+
+def report(curves: list[dict]) -> str:
+    """The scale grid's findings as Markdown, from the curves (``tokfrag publish --format scale-md``): per
+    dataset its headline, then per backbone x framework x machine the difference at every point, what
+    each axis says, the compute-matched comparison and the target. Empty when the grid has no run."""
+    gs = groups(curves)
+    if not gs:
+        return ""
+    by: dict[str, list[Group]] = defaultdict(list)
+    for g in gs:
+        by[g.dataset].append(g)
+    out = ["Token - fragment test accuracy in points, paired by seed (95% t interval of the mean difference); "
+           "a flip needs intervals that exclude zero on both sides.", ""]
+    for dataset, dgs in sorted(by.items()):
+        dgs.sort(key=lambda g: (g.backbone != "transformer", g.backbone, g.framework, g.machine))
+        found = [(g, {a: describe(a, g.axes[a]) for a in SCALE_AXES if a in g.axes}) for g in dgs]
+        out += [f"### {dataset}", "", f"**{headline(dataset, found)}**", ""]
+        for g, fs in found:
+            out.append(f"- **{_machine_line(g)}**")
+            for axis in SCALE_AXES:
+                if axis in g.axes:
+                    pts = ", ".join(f"{_lbl(axis, p)} {fmt_diff(p.diff)}" for p in g.axes[axis])
+                    out.append(f"  - {axis}: {pts}. {fs[axis].text.split(': ', 1)[1]}")
+            matched = compute_matched(g)
+            if matched:
+                out.append("  - at equal training FLOPs (token " + INTERPOLATED + "): " + "; ".join(
+                    f"{m.flops:.3g} FLOPs ({m.fragment_label} of the fragment) {fmt_diff(m.diff)}" for m in matched))
+            for t in target(g):
+                reached = f"reaches the target at {t.reached_at}" if t.reached_at else "never reaches the target"
+                out.append(f"  - {t.representation} {reached}; best {t.best:.1f}% (mean over seeds) at {t.best_at}")
+        out.append("")
+    return "\n".join(out)
