@@ -274,3 +274,159 @@ def test_leaderboard_links_land_on_working_asv_pages(driver, asv_site):
         assert _wait(driver, DRAWN), href
         assert not driver.current_url.endswith("error.html")
     assert not _outside_requests(driver, asv_site["base"])
+
+
+# --- issue #24: the answer first, plots that read, tables people can use ---------------------------------
+
+# Pairs of <text> boxes that overlap, over every SVG of the page (0.5 px of tolerance).
+OVERLAPS = """
+var pairs = [];
+document.querySelectorAll('svg').forEach(function (svg) {
+  var texts = Array.from(svg.querySelectorAll('text')).filter(function (t) {
+    var r = t.getBoundingClientRect(); return r.width > 0 && r.height > 0 && t.textContent.trim();
+  });
+  var boxes = texts.map(function (t) { return t.getBoundingClientRect(); });
+  for (var i = 0; i < boxes.length; i++) {
+    for (var j = i + 1; j < boxes.length; j++) {
+      var a = boxes[i], b = boxes[j];
+      if (a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5) {
+        pairs.push([texts[i].textContent, texts[j].textContent]);
+      }
+    }
+  }
+});
+return pairs;
+"""
+
+
+def overlapping_labels(driver, url, width):
+    driver.set_window_size(width, 1000)
+    driver.get(url)
+    return driver.execute_script(OVERLAPS)
+
+
+def test_the_overlap_measure_finds_overlapping_labels(driver, tmp_path):
+    """The measure itself can fail: labels drawn on top of each other (as the old plots did) are counted."""
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="300" height="100"><text x="10" y="20">token · PT · cpu'
+           '</text><text x="14" y="22">fragment · TF · cpu</text><text x="200" y="80">apart</text></svg>')
+    (tmp_path / "overlap.html").write_text(f"<!doctype html><html><body>{svg}</body></html>")
+    pairs = overlapping_labels(driver, (tmp_path / "overlap.html").as_uri(), 1280)
+    assert pairs == [["token · PT · cpu", "fragment · TF · cpu"]]
+    driver.set_window_size(1500, 1000)
+
+
+@pytest.mark.parametrize("width", [1280, 1920])
+def test_plots_of_the_committed_results_have_no_overlapping_labels(driver, asv_site, width):
+    url = asv_site["base"] + "/leaderboard.html"
+    pairs = overlapping_labels(driver, url, width)
+    assert driver.execute_script("return document.querySelectorAll('svg').length") >= 4
+    assert driver.execute_script("return document.querySelectorAll('svg g.pt').length") >= 40
+    assert pairs == []
+    driver.set_window_size(1500, 1000)
+
+
+def test_the_committed_page_opens_with_the_answer(driver, asv_site):
+    driver.set_window_size(1500, 1000)
+    driver.get(asv_site["base"] + "/leaderboard.html")
+    first = driver.execute_script("return document.querySelector('main > section').id")
+    assert first == "answer"
+    top = driver.execute_script("return document.getElementById('answer').getBoundingClientRect().top")
+    assert top < 250  # on the first screen
+    datasets = driver.execute_script(
+        "return Array.from(document.querySelectorAll('#answer .answer-ds h3'), h => h.textContent)")
+    assert datasets == ["mnist", "text", "video"]
+    tones = driver.execute_script("return Array.from(document.querySelectorAll('#answer td'), td => td.className)")
+    assert {"v-a", "v-b", "v-none", "v-na"} <= set(tones)
+    # the epyc-avx512-2c speeds are excluded (results/annotations.toml): greyed, no ratio, off the verdicts
+    excluded = driver.execute_script(
+        "return Array.from(document.querySelectorAll('#answer .sum-speed tr[data-machine=\"epyc-avx512-2c\"] td'),"
+        " td => td.textContent)")
+    assert excluded and set(excluded) == {"excluded"}
+    assert "epyc-avx512-2c" not in " ".join(driver.execute_script(
+        "return Array.from(document.querySelectorAll('table.verdicts tr'), tr => tr.textContent)"
+        ".filter(t => t.indexOf('Step time') >= 0)"))
+    greyed = driver.find_elements("css selector", "table.board td.excluded")
+    assert greyed and "shared" in greyed[0].get_attribute("title")
+    assert not driver.execute_script("return Array.from(document.querySelectorAll('svg g.pt'))"
+                                     ".some(g => g.getAttribute('data-machine') === 'epyc-avx512-2c')")
+    paragraphs = driver.execute_script("return Array.from(document.querySelectorAll('main p'), p => p.textContent)")
+    assert not [p for p in paragraphs if p.startswith("On ")]  # no verdict paragraphs any more
+    # a summary cell leads to its pair's line
+    link = driver.find_element("css selector", "#answer td.v-b a")
+    target = link.get_attribute("href").split("#")[1]
+    link.click()
+    assert driver.execute_script(f"var r = document.getElementById('{target}').getBoundingClientRect();"
+                                 "return r.top >= 0 && r.bottom <= window.innerHeight")
+    driver.set_window_size(1500, driver.execute_script("return document.documentElement.scrollHeight") + 100)
+    driver.execute_script("window.scrollTo(0, 0)")
+    _screenshot(driver, "leaderboard-committed.png")
+    driver.set_window_size(1500, 1000)
+    driver.get(asv_site["base"] + "/leaderboard.html")
+    _screenshot(driver, "leaderboard-answer.png")
+
+
+def test_points_describe_themselves_on_hover_and_focus(driver, site):
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    load(driver, site)
+    tip = driver.find_element("id", "tip")
+    assert not tip.is_displayed()
+    point = driver.find_element("css selector", "svg g.pt")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", point)
+    ActionChains(driver).move_to_element(point).perform()
+    assert tip.is_displayed() and point.get_attribute("data-tip") == tip.text
+    assert "mnist/" in tip.text and "accuracy" in tip.text and "seed" in tip.text
+    ActionChains(driver).move_to_element(driver.find_element("css selector", "figcaption")).perform()
+    assert not tip.is_displayed()
+    driver.execute_script("document.getElementById('search').focus()")
+    for _ in range(200):  # keyboard only: Tab until a point has the focus
+        ActionChains(driver).send_keys("\ue004").perform()
+        if driver.execute_script("return document.activeElement.matches('svg g.pt')"):
+            break
+    assert driver.execute_script("return document.activeElement.matches('svg g.pt')")
+    assert tip.is_displayed() and tip.text == driver.execute_script(
+        "return document.activeElement.getAttribute('aria-label')")
+    _screenshot(driver, "leaderboard-focus.png")
+
+
+def test_filters_sort_and_search_are_kept_in_a_shareable_link(driver, site):
+    load(driver, site)
+    driver.find_element("css selector", "input[data-filter=machine][value=laptop]").click()
+    th, _ = _column(driver, "Train samples/s")
+    th.find_element("css selector", "button").click()
+    search = driver.find_element("id", "search")
+    search.send_keys("token")
+    url = driver.current_url
+    assert "machine=gpubox" in url and "q=token" in url and "sort=mnist-board." in url
+    assert driver.find_element("id", "share").get_attribute("href") == url
+    rows = visible_rows(driver)
+    assert len(rows) == 4 and {tr.get_attribute("data-pipeline") for tr in rows} == {"mnist/token"}
+    assert {tr.get_attribute("data-machine") for tr in rows} == {"gpubox"}
+    points = [g for g in driver.find_elements("css selector", "svg g.pt") if g.is_displayed()]
+    assert points and all(g.get_attribute("data-pipeline") == "mnist/token" for g in points)
+    # the link, opened afresh, shows the same view
+    driver.get("about:blank")
+    driver.get(url)
+    assert not driver.find_element("css selector", "input[data-filter=machine][value=laptop]").is_selected()
+    assert driver.find_element("id", "search").get_attribute("value") == "token"
+    th, values = _column(driver, "Train samples/s")
+    assert th.get_attribute("aria-sort") == "descending"
+    numbers = [float(v) for v in values if v]
+    assert len(values) == 4 and numbers == sorted(numbers, reverse=True)
+    # keyboard: a header's sort button takes Enter
+    th, _ = _column(driver, "Accuracy %")
+    th.find_element("css selector", "button").send_keys("\ue007")
+    assert th.get_attribute("aria-sort") == "descending"
+
+
+def test_the_page_works_from_a_file(driver, site, tmp_path):
+    """No server: the published page opened from disk filters, sorts and describes its points."""
+    page = tmp_path / "copy" / "leaderboard.html"
+    page.parent.mkdir()
+    page.write_text(leaderboard.page(site["board"]), encoding="utf-8")
+    driver.get_log("browser")
+    driver.get(page.as_uri())
+    assert not [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    driver.find_element("css selector", "input[data-filter=device][value=gpu]").click()
+    assert "device=cpu" in driver.current_url
+    assert all(tr.get_attribute("data-device") == "cpu" for tr in visible_rows(driver))

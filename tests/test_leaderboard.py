@@ -16,7 +16,8 @@ import pytest
 
 from conftest import results_frame
 from tokfrag import leaderboard, params, results, spec, stats
-from tokfrag.leaderboard import cli, export, model
+from tokfrag.errors import UsageError
+from tokfrag.leaderboard import cli, export, model, view
 
 REPO = Path(__file__).resolve().parents[1]
 COMMIT_OLD, COMMIT = "a" * 40, "b" * 40
@@ -352,7 +353,8 @@ def test_workers_axis(tmp_path):
     assert all(r.cells["accuracy"].status == "ok" and r.cells["group_throughput"].mean == 1000.0 for r in one)
     assert all(r.cells["accuracy"].status == "missing" and r.cells["scaling_efficiency"].mean == 80.0 for r in two)
     text = leaderboard.page(board)
-    board_table = text[text.index('<table class="board">'):text.index("</table>")]
+    start = text.index('<table class="board"')
+    board_table = text[start:text.index("</table>", start)]
     assert board_table.count("<tr ") == 8  # one worker's rows only
     assert ">workers<" not in board_table.lower()
     start = text.index("Workers: data-parallel scaling")
@@ -422,9 +424,9 @@ def page_row(text, first, *words):
 
 
 def verdict_text(text):
-    """The sentences that open the (first) dataset section, as text."""
-    start = text.index('<div class="verdicts">')
-    return " ".join(text[start:text.index("</div>", start)].split())
+    """The verdict rows of the (first) dataset section, one string per row."""
+    start = text.index('<table class="verdicts">')
+    return Page(text[start:text.index("</table>", start)]).rows
 
 
 def test_accuracy_verdicts_inside_and_outside_the_seed_noise(verdict_dir):
@@ -444,12 +446,14 @@ def test_accuracy_verdicts_inside_and_outside_the_seed_noise(verdict_dir):
         "PyTorch cpu laptop +0.00 pts [−6.57, +6.57] 3 no clear difference")
     assert page_row(text, "TensorFlow", "laptop", "pts").startswith(
         "TensorFlow cpu laptop +4.03 pts [+3.65, +4.41] 3 token better")
-    sentence = verdict_text(text)
-    assert ("p", {"data-device": "cpu", "data-machine": "laptop"}) in Page(text).tags  # filtered with its rows
-    assert "On mnist (laptop, cpu, 3 seeds): token is more accurate than fragment in TensorFlow " \
-           "(+4.03 pts, 95% CI [3.65, 4.41]); no clear accuracy difference between token and fragment " \
-           "for 1 of 2 frameworks; TensorFlow is more accurate than PyTorch for fragment" in sentence
-    assert "in PyTorch (" not in sentence.split(". ")[0]  # no claim where the interval holds zero
+    # short rows, not paragraphs (issue #24): one per machine, device, comparison and metric
+    rows = verdict_text(text)
+    assert ("tr", {"data-device": "cpu", "data-machine": "laptop"}) in Page(text).tags  # filtered with its rows
+    assert rows[0] == ("laptop cpu 3 seeds Accuracy, token vs fragment token better in 1 of 2 (by +4.03 pts, "
+                       "each 95% CI excludes 0) · not separated in 1 of 2")  # no claim where the interval holds 0
+    assert rows[2] == ("laptop cpu 3 seeds Accuracy, TF vs PT TensorFlow better in 2 of 2 (by +3.07 to +7.10 pts, "
+                       "each 95% CI excludes 0)")
+    assert all(len(r) < 200 for r in rows)
     dl = [d for d in export.duels(board) if d["comparison"] == "token_vs_fragment"]
     assert [(d["framework_a"], d["accuracy_seeds"], d["accuracy_verdict"]) for d in dl] == [
         ("pytorch", 3, "no clear difference"), ("tensorflow", 3, "token better")]
@@ -486,9 +490,9 @@ def test_one_seed_gives_no_interval(tmp_path, monkeypatch):
     assert '97.00 <span class="sd">1 seed</span>' in text
     assert page_row(text, "TensorFlow", "cpu", "pts").startswith(
         "TensorFlow cpu laptop +4.00 pts 1 1 seed: no interval")
-    sentences = verdict_text(text)
-    assert "On mnist (laptop, cpu, 1 seed): 1 seed: no interval, so no accuracy verdict." in sentences
-    assert " better" not in sentences and "more accurate" not in sentences
+    sentences = " ".join(verdict_text(text))
+    assert "laptop cpu 1 seed Accuracy, token vs fragment no interval (1 seed) in 2 of 2" in sentences
+    assert " better" not in sentences and "faster" not in sentences
     assert {d["accuracy_verdict"] for d in export.duels(board)} == {"1 seed: no interval"}
 
 
@@ -527,8 +531,8 @@ def test_step_time_verdicts_from_asv_samples(verdict_dir):
     assert page_row(text, "PyTorch", "pts").endswith("1.20× [1.18, 1.22] fragment faster")
     assert page_row(text, "TensorFlow", "pts").endswith("noisy noisy: re-measure")
     sentences = verdict_text(text)
-    assert "Token&#x27;s step is slower than fragment&#x27;s in PyTorch (1.20×, 95% CI [1.18, 1.22])" in sentences
-    assert "token vs fragment step times are noisy for 1 of 2 frameworks (re-measure)" in sentences
+    assert sentences[1] == ("laptop cpu 3 seeds Step time, token vs fragment fragment faster in 1 of 2 (token's "
+                            "step 1.20× fragment's, each 95% CI excludes 1) · noisy in 1 of 2 (re-measure)")
 
 
 def test_noisy_timings_are_flagged(verdict_dir):
@@ -673,7 +677,8 @@ def test_scaling_section_in_page(scaling_dir):
     text = leaderboard.page(board)
     page = Page(text)
     # after the dataset sections, before Machines
-    assert [a.get("data-dataset") for t, a in page.tags if t == "section"] == ["mnist", "scaling", None]
+    # the answer first, then the datasets, the scaling section, and Machines
+    assert [a.get("data-dataset") for t, a in page.tags if t == "section"] == [None, "mnist", "scaling", None]
     assert sum(1 for t, _ in page.tags if t == "svg") == 2
     for tag, attrs in page.tags:  # still nothing the strict CSP would block
         assert "style" not in attrs and not any(k.startswith("on") for k in attrs), (tag, attrs)
@@ -687,7 +692,7 @@ def test_scaling_section_in_page(scaling_dir):
     assert len(sec.rows) == 1 + 32
     assert "PyTorch token gpubox 2 196 13.5 ms 664 MiB" in sec.rows
     assert "TensorFlow fragment laptop 14 4 2 ms 481 MiB" in sec.rows
-    assert ("table", {"class": "board scaling"}) in sec.tags
+    assert ("table", {"class": "board scaling", "id": "scaling-board"}) in sec.tags
     rows = [a for t, a in sec.tags if t == "tr" and "data-machine" in a]
     assert len(rows) == 32 and {a["data-device"] for a in rows} == {"cpu"}
     assert {a["data-machine"] for a in rows} == {"laptop", "gpubox"}
@@ -833,7 +838,7 @@ def test_no_scaling_results_no_scaling_section(results_dir):
     assert board.scaling == [] and model.Board(board.rows, board.machines, board.extra_params).scaling == []
     text = leaderboard.page(board)
     assert 'data-dataset="scaling"' not in text and "Cost scaling" not in text and "<polyline" not in text
-    assert [a.get("data-dataset") for t, a in Page(text).tags if t == "section"] == ["mnist", None]
+    assert [a.get("data-dataset") for t, a in Page(text).tags if t == "section"] == [None, "mnist", None]
 
 
 def test_scaling_results_only(tmp_path):
@@ -1197,3 +1202,127 @@ def test_runs_of_older_benchmark_code_keep_their_value_but_lose_the_dead_link():
     assert old.value == current.value == 0.02
     assert old.link == "" and current.link.startswith("index.html#bench_pipelines.Step.time_train_step?machine=m")
     assert unknown.link == current.link  # a results file without versions: linked as before
+
+
+# --- the answer first, rankings per machine, annotations (issue #24) ----------------------------
+
+def test_the_page_opens_with_the_answer(verdict_dir):
+    board, _ = build(verdict_dir)
+    text = leaderboard.page(board)
+    page = Page(text)
+    sections = [a for t, a in page.tags if t == "section"]
+    assert sections[0] == {"id": "answer"}  # before every dataset's section
+    start = text.index('<section id="answer">')
+    answer = Page(text[start:text.index("</section>", start)])
+    assert answer.rows == [
+        "Accuracy: token − fragment, points [95% CI] transformer",
+        "PyTorch +0.00 [−6.57, +6.57] 3 seeds · n.s.",
+        "TensorFlow +4.03 [+3.65, +4.41] 3 seeds · token",
+        "Training step: TensorFlow ÷ PyTorch [95% CI] transformer",
+        "fragment 1.00× [0.99, 1.01] n.s.",
+        "token 1.00× [0.82, 1.22] noisy: re-measure"]
+    cells = [a for t, a in answer.tags if t == "td"]
+    assert [c["class"] for c in cells] == ["v-none", "v-a", "v-none", "v-na"]  # coloured by verdict
+    ids = {a["id"] for t, a in page.tags if t == "tr" and "id" in a}
+    links = [a["href"] for t, a in answer.tags if t == "a" and a["href"].startswith("#d-")]
+    assert len(links) == 4 and all(h[1:] in ids for h in links)  # each cell links to its pair's line
+    tables = view.summary(board.datasets()["mnist"])
+    assert [t.kind for t in tables] == ["accuracy", "speed"] and tables[0].columns == ["transformer"]
+
+
+def test_summary_lines_per_machine_and_backbone(tmp_path):
+    write_results(tmp_path, "gpubox", gpu=False)  # one seed, from before the seed parameter
+    write_results(tmp_path, "laptop", gpu=False, seeds=True, value=seeded_accuracy)
+    board, _ = build(tmp_path)
+    acc = view.summary(board.datasets()["mnist"])[0]
+    assert [line.label for line in acc.lines] == ["laptop · PyTorch", "laptop · TensorFlow", "gpubox · PyTorch",
+                                                  "gpubox · TensorFlow"]  # most seeds first
+    assert acc.lines[2].cells[0].note == "1 seed" and acc.lines[2].cells[0].tone == "na"
+    assert acc.lines[0].filters == {"machine": "laptop", "device": "cpu", "framework": "pytorch"}
+
+
+def test_rankings_are_per_machine(results_dir):
+    board, _ = build(results_dir)
+    rows = board.datasets()["mnist"]
+    ranked = view.ranked(rows)
+    by_machine = {}
+    for rank, row in ranked:
+        by_machine.setdefault(row.machine, []).append(rank)
+    assert by_machine == {"gpubox": list(range(1, 9)), "laptop": list(range(1, 9))}
+    assert [r.machine for _, r in ranked] == ["gpubox"] * 8 + ["laptop"] * 8  # never interleaved
+    text = leaderboard.page(board)
+    assert "Ranked within each machine" in text
+    best = view.best_values(rows)
+    assert best[("laptop", "accuracy")] == 96.0 and best[("gpubox", "throughput")] == 30000.0
+
+
+ANNOTATIONS = """
+[[exclude]]
+machine = "gpubox"
+metrics = "speed"
+reason = "a test suite shared the cores"
+"""
+
+
+def test_excluded_values_are_greyed_and_kept_off_verdicts_plots_and_rankings(results_dir):
+    (results_dir / "annotations.toml").write_text(ANNOTATIONS)
+    board, _ = build(results_dir)
+    gpubox = [r for r in board.rows if r.machine == "gpubox" and r.device == "cpu"]
+    for r in gpubox:
+        assert r.cells["throughput"].status == "ok"
+        assert r.cells["throughput"].excluded == "a test suite shared the cores"
+        assert r.value("throughput") is None and r.value("train_step") is None
+        assert r.cells["accuracy"].excluded == "" and r.value("accuracy") is not None  # speeds only
+    laptop = [r for r in board.rows if r.machine == "laptop" and r.device == "cpu"]
+    assert all(r.value("throughput") is not None for r in laptop)
+    duels = [d for d in model.tensorflow_vs_pytorch(board.rows) if d.a.machine == "gpubox"]
+    assert duels and all(d.time_ratio is None and d.step is None for d in duels)
+    text = leaderboard.page(board)
+    page = Page(text)
+    greyed = [a for t, a in page.tags if t == "td" and "excluded" in a.get("class", "")]
+    # gpubox's 8 measured rows x 5 timing columns, less TensorFlow token's 2 targets never reached
+    assert len(greyed) == 8 * 5 - 2
+    assert all("a test suite shared the cores" in a["title"] and a["data-v"] == "" for a in greyed)
+    points = [a for t, a in page.tags if t == "g" and "pt" in a.get("class", "").split()]
+    assert points and {a["data-machine"] for a in points} == {"laptop"}  # no throughput: not plotted
+    start = text.index('<section id="answer">')
+    answer = Page(text[start:text.index("</section>", start)])
+    assert "gpubox · cpu · fragment excluded" in answer.rows
+    recs = export.records(board)
+    rec = next(r for r in recs if r["machine"] == "gpubox" and r["device"] == "cpu")
+    assert rec["throughput"] is not None and rec["throughput_excluded"] == "a test suite shared the cores"
+
+
+@pytest.mark.parametrize("text, words", [
+    ("[[exclude]]\nmetrics = 'speed'\nreason = 'x'\n", "needs machine"),
+    ("[[exclude]]\nmachine = 'a'\n", "needs reason"),
+    ("[[exclude]]\nmachine = 'a'\nreason = 'x'\nmetrics = 3\n", "metrics must be"),
+    ("[[exclude]\n", "not valid TOML"),
+    ("[[excluded]]\nmachine = 'a'\n", "unknown section"),
+])
+def test_malformed_annotations_are_errors(results_dir, text, words):
+    (results_dir / "annotations.toml").write_text(text)
+    with pytest.raises(UsageError, match=words):
+        leaderboard.build(results_dir)
+
+
+def test_annotations_select_by_commit_and_parameter(results_dir):
+    (results_dir / "annotations.toml").write_text(
+        "[[exclude]]\nmachine = 'laptop'\ncommit = 'bbbb'\npipeline = 'mnist/token'\nmetrics = ['track_accuracy']\n"
+        "reason = 'a bad codebook'\n")
+    board, _ = build(results_dir)
+    excluded = {(r.pipeline, r.machine) for r in board.rows if r.cells["accuracy"].excluded}
+    assert excluded == {("mnist/token", "laptop")}
+    (results_dir / "annotations.toml").write_text(
+        "[[exclude]]\nmachine = 'laptop'\ncommit = 'cccc'\nreason = 'another commit'\n")
+    board, _ = build(results_dir)
+    assert not any(c.excluded for r in board.rows for c in r.cells.values())
+
+
+def test_committed_annotations_exclude_the_shared_core_speeds():
+    board, _ = build(REPO / "results")
+    epyc = [r for r in board.rows if r.machine == "epyc-avx512-2c" and r.measured]
+    assert epyc and all(r.value("throughput") is None and r.cells["throughput"].excluded for r in epyc)
+    assert all(r.value("accuracy") is not None for r in epyc)
+    assert not [d for d in model.tensorflow_vs_pytorch(board.rows) if d.a.machine == "epyc-avx512-2c"
+                and d.time_ratio is not None]

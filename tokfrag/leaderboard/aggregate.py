@@ -32,7 +32,8 @@ def aggregate(records: list) -> Cell:
         values = [r.value for r in ok]
         return Cell("ok", statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else None,
                     len(values), link, values={NO_SEED if r.seed is None else r.seed: r.value for r in ok},
-                    samples=tuple(x for r in ok for x in r.samples))
+                    samples=tuple(x for r in ok for x in r.samples),
+                    excluded=next((r.excluded for r in ok if r.excluded), ""))
     return Cell("failed" if any(r.status == "failed" for r in records) else "skipped", link=link)
 
 

@@ -39,6 +39,12 @@ class Cell:
     link: str = ""  # asv's graph page for this benchmark and combination
     values: dict[str, float] = field(default_factory=dict)  # seed (NO_SEED without one) -> value, ok runs only
     samples: tuple[float, ...] = ()  # asv's timing samples (time_* benchmarks run with --record-samples)
+    excluded: str = ""  # results/annotations.toml's reason to keep it off rankings, plots and verdicts
+
+    @property
+    def usable(self) -> bool:
+        """Measured and not excluded: what rankings, plots and verdicts may use."""
+        return self.status == "ok" and not self.excluded
 
     @property
     def summary(self) -> stats.Summary | None:
@@ -77,8 +83,9 @@ class Row:
         return self.params.get("device", "")
 
     def value(self, key: str) -> float | None:
+        """The cell's mean, None unless it is measured and not excluded (results/annotations.toml)."""
         cell = self.cells[key]
-        return cell.mean if cell.status == "ok" else None
+        return cell.mean if cell.usable else None
 
     @property
     def measured(self) -> bool:
@@ -140,7 +147,7 @@ class Duel:
     def step(self) -> stats.Interval | None:
         """Step time a / b from asv's samples of both rows, with its 95% interval (None without samples)."""
         a, b = self.a.cells["train_step"], self.b.cells["train_step"]
-        if a.status != "ok" or b.status != "ok":
+        if not a.usable or not b.usable:
             return None
         return stats.ratio(a.samples, b.samples)
 

@@ -5,7 +5,9 @@ column ``k``: ``k`` (the value, mean over seeds; empty / null unless ok), ``k_sd
 (seeds), ``k_status`` (ok, skipped, failed, missing, not reached), ``k_values`` (every seed's
 value: a JSON object ``{"0": 96.0, "1": 96.1}``, in CSV the string ``0:96.0;1:96.1``; the seed
 is ``default`` for a benchmark without a seed parameter) and ``k_spread`` (the relative
-interquartile range of asv's timing samples, null without three of them). ``pandas.read_csv``
+interquartile range of asv's timing samples, null without three of them), ``k_excluded`` (the
+reason ``results/annotations.toml`` keeps the value off the page's rankings, plots and verdicts;
+empty when it does not: the value itself stays in the export). ``pandas.read_csv``
 reads the empty cells as NaN.
 
 ``duels``: one record per head-to-head pair of the page: ``comparison`` (token_vs_fragment or
@@ -46,7 +48,7 @@ def records(board: Board) -> list[dict]:
                 cell = row.cells[c.key]
                 rec.update({c.key: cell.mean, f"{c.key}_sd": cell.sd, f"{c.key}_n": cell.n,
                             f"{c.key}_status": cell.status, f"{c.key}_values": _values(cell.values),
-                            f"{c.key}_spread": cell.spread})
+                            f"{c.key}_spread": cell.spread, f"{c.key}_excluded": cell.excluded})
             parity = row.cells[PARITY.key]
             rec.update(param_count=row.param_count, parity=parity_text(parity), parity_failed_checks=parity.mean)
             out.append(rec)

@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import warnings
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
-from .. import results
+from .. import annotations, results
 from ..errors import LeaderboardError
 from .aggregate import KEY_ORDER, make_machine, make_rows
 from .board import Board, Cell, Duel, Machine, Row, ScalingPoint, parity_text
@@ -111,9 +112,12 @@ def build(results_dir: str | Path) -> Board:
     records = with_defaults([r for hs in shown_files.values() for h in hs
                              for r in read_records(files[h["file"]].rows(), meta, warned, h in newest[h["machine"]])
                              if "scale" not in dict(r.params)])  # bench_scale: its curves (Board.curves) tell it
+    notes = annotations.read(results_dir)
+    records = [replace(r, excluded=notes.excluded(r.machine, r.commit, r.column.method, dict(r.params), r.column.key))
+               for r in records]
     peaks: dict[str, dict[str, float]] = defaultdict(dict)
     for r in _newest_cells([r for r in records if r.column is PEAK]):
-        if r.status == "ok":
+        if r.status == "ok" and not r.excluded:
             p = dict(r.params)
             peaks[r.machine][f"{p.get('device', '')} {p.get('precision', '')}".strip()] = r.value
     cells = _newest_cells([r for r in records if r.column is not PEAK and r.column not in SCALING_COLUMNS])

@@ -43,6 +43,7 @@ class Record:
     link: str
     samples: tuple[float, ...] = ()  # asv's timing samples of this combination (ok records only)
     commit: str = ""  # the commit whose results file holds it
+    excluded: str = ""  # why results/annotations.toml keeps it off rankings, plots and verdicts ("" if it does not)
 
 
 def asv_link(benchmark: str, machine: str, raw_params: dict[str, str]) -> str:

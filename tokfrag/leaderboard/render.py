@@ -22,7 +22,7 @@ from html import escape
 from pathlib import Path
 
 from .. import stats
-from . import scale_view, svg, verdicts
+from . import scale_view, svg, view
 from .assets import CSS, JS
 from .board import Board, Cell, Duel, Machine, Row, ScalingPoint, parity_text, seed_order
 from .columns import (
@@ -42,11 +42,16 @@ from .columns import (
 from .defaults import other_workers
 from .pairs import COMPARISONS, FRAMEWORK_NAMES, Comparison, split_pipeline
 from .verdicts import number, signed
+from .view import SummaryTable, duel_id
 
 FILENAME = "leaderboard.html"
 ACCURACY = next(c for c in COLUMNS if c.key == "accuracy")
 UNMEASURED_HINT = ("combinations where every metric was skipped, failed or missing "
                    "(e.g. the GPU rows of a machine without a GPU)")
+LEGEND = ('<span class="legend"><span class="key token">■</span> token <span class="key fragment">■</span> fragment '
+          '· <span class="key">●</span> PyTorch <span class="key">■</span> TensorFlow '
+          '· <span class="key">┼</span> ± sd over the seeds</span>')
+TONES = ("a", "b", "none")
 SCALING_CAPTION = ("Time per training step against sequence length (MNIST windows of 14, 7, 4, 2 px). "
                    "Attention grows with the square of the length, the fragment projection with the window size.")
 
@@ -65,10 +70,14 @@ def csp() -> str:
             "base-uri 'none'; form-action 'none'")
 
 
-def _filters(row) -> str:
+def _filters(row, framework: bool = True) -> str:
+    """data-* attributes the filters and the search box match (assets.JS: any element carrying one)."""
     out = f'data-device="{_e(row.device)}" data-machine="{_e(row.machine)}"'
-    backbone = getattr(row, "params", {}).get("backbone")
-    return out + (f' data-backbone="{_e(backbone)}"' if backbone else "")
+    params = getattr(row, "params", None) or {"framework": getattr(row, "framework", "")}
+    for key in ("backbone",) + (("framework",) if framework else ()):
+        if params.get(key):
+            out += f' data-{key}="{_e(params[key])}"'
+    return out + (f' data-pipeline="{_e(row.pipeline)}"' if hasattr(row, "pipeline") else "")
 
 
 def _th(label: str, hint: str = "", numeric: bool = False, first: str = "asc") -> str:
@@ -112,6 +121,11 @@ def _ok_title(column: Column, cell: Cell) -> str:
 
 def _metric(column: Column, cell: Cell, best: bool) -> str:
     classes = "num st-" + cell.status.replace(" ", "-") + (" best" if best else "")
+    if cell.status == "ok" and cell.excluded:
+        title = f"excluded: {cell.excluded} (kept off rankings, plots and verdicts; still in the export)"
+        text = f'{_e(column.fmt(cell.mean))} <span class="flag">excluded</span>'
+        inner = f'<a href="{_e(cell.link)}">{text}</a>' if cell.link else text
+        return f'<td class="num excluded" data-v="" title="{_e(title)}">{inner}</td>'
     if cell.status == "ok":
         text = _e(column.fmt(cell.mean))
         if column is ACCURACY and cell.n == 1:
@@ -144,27 +158,28 @@ def _representation(pipeline: str) -> str:
     return f'<span class="rep-{_e(representation)}" title="{_e(pipeline)}">{_e(shown)}</span>'
 
 
-def _board_table(rows: list[Row], extra: list[str]) -> str:
-    best = {c.key: max((r.value(c.key) for r in rows if r.value(c.key) is not None), default=None)
-            for c in COLUMNS if c.higher_is_better}
-    head = [_th("#", "rank by accuracy", numeric=True), _th("Pipeline"), _th("Framework"), _th("Device")]
+def _board_table(rows: list[Row], extra: list[str], table_id: str) -> str:
+    best = view.best_values(rows)
+    head = [_th("#", "rank by accuracy among the rows of its machine (machines are not ranked together)",
+                numeric=True), _th("Pipeline"), _th("Framework"), _th("Device")]
     head += [_th(p) for p in extra] + [_th("Machine")]
     head += [_th(c.label, f"{c.hint} ({c.unit})", True, "desc" if c.higher_is_better else "asc") for c in COLUMNS]
     head += [_th("Params", "trainable parameters, from the pipeline's spec", True),
              _th(PARITY.label, PARITY.hint + " (pass: 0 failed checks)", True)]
     body = []
-    for rank, row in enumerate(rows, 1):
+    for rank, row in view.ranked(rows):
         fw = row.params.get("framework", "")
         cells = [f'<td class="num" data-v="{rank}">{rank}</td>', f"<td>{_representation(row.pipeline)}</td>",
                  f"<td>{_e(FRAMEWORK_NAMES.get(fw, fw))}</td>", f"<td>{_e(row.device)}</td>"]
         cells += [f"<td>{_e(row.params.get(p, ''))}</td>" for p in extra] + [_name(row.machine)]
-        cells += [_metric(c, row.cells[c.key], c.key in best and row.value(c.key) == best[c.key]) for c in COLUMNS]
+        cells += [_metric(c, row.cells[c.key], row.value(c.key) is not None
+                          and row.value(c.key) == best.get((row.machine, c.key))) for c in COLUMNS]
         n = row.param_count
         cells.append(f'<td class="num" data-v="{n}">{count(n)}</td>' if n is not None
                      else '<td class="num st-missing" data-v="">—</td>')
         cells.append(_parity(row.cells[PARITY.key]))
         body.append(f"<tr {_filters(row)}{_unmeasured(row)}>{''.join(cells)}</tr>")
-    return (f'<div class="scroll"><table class="board"><thead><tr>{"".join(head)}</tr></thead>'
+    return (f'<div class="scroll"><table class="board" id="{_e(table_id)}"><thead><tr>{"".join(head)}</tr></thead>'
             f'<tbody>{"".join(body)}</tbody></table></div>')
 
 
@@ -214,7 +229,7 @@ def _time_ratio(d: Duel) -> str:
             f"{_interval(iv.lo, iv.hi)}{flag}</td>")
 
 
-def _duel_table(comp: Comparison, duels: list[Duel]) -> str:
+def _duel_table(comp: Comparison, duels: list[Duel], table_id: str) -> str:
     """One line per pair where both sides have an accuracy or a speed: each difference with its
     interval and the verdict in words."""
     duels = [d for d in duels if d.accuracy_diff is not None or d.time_ratio is not None]
@@ -231,18 +246,60 @@ def _duel_table(comp: Comparison, duels: list[Duel]) -> str:
     body = []
     for d in duels:
         n = "" if d.accuracy is None else d.accuracy.n
-        body.append(f"<tr {_filters(d.a)}><td>{_e(comp.context(d.a))}</td><td>{_e(d.a.device)}</td>"
+        body.append(f'<tr id="{duel_id(comp, d)}" {_filters(d.a, comp.key == "token_vs_fragment")}>'
+                    f"<td>{_e(comp.context(d.a))}</td><td>{_e(d.a.device)}</td>"
                     f'{_name(d.a.machine)}{_accuracy_diff(d)}<td class="num" data-v="{n}">{n}</td>'
                     f"{_verdict(d.accuracy_verdict)}{_time_ratio(d)}{_verdict(d.speed_verdict)}</tr>")
-    return (f'<div><h3>{_e(comp.title)}</h3><div class="scroll"><table class="duel"><thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(body)}</tbody></table></div></div>')
+    return (f'<div><h3>{_e(comp.title)}</h3><div class="scroll"><table class="duel" id="{_e(table_id)}">'
+            f'<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div></div>')
 
 
 def _verdicts(name: str, rows: list[Row]) -> str:
-    """The section's opening sentences, one paragraph per machine and device (filtered with them)."""
-    paragraphs = "".join(f'<p data-device="{_e(device)}" data-machine="{_e(machine)}">{_e(text)}</p>'
-                         for machine, device, text in verdicts.sentences(name, rows))
-    return f'<div class="verdicts">{paragraphs}</div>' if paragraphs else ""
+    """The section's verdicts: one short row per machine, device, comparison and metric (filtered with them)."""
+    lines = "".join(f'<tr data-device="{_e(v.device)}" data-machine="{_e(v.machine)}"><th>{_e(v.machine)}</th>'
+                    f"<td>{_e(v.device)}</td><td>{_e(v.seeds)}</td><td>{_e(v.topic)}</td><td>{_e(v.text)}</td></tr>"
+                    for v in view.verdict_rows(rows))
+    return (f'<table class="verdicts"><caption>Verdicts (each pair in the tables below, with its interval)'
+            f"</caption><tbody>{lines}</tbody></table>" if lines else "")
+
+
+def _summary_table(t: SummaryTable, dataset: str) -> str:
+    """One grid of the answer: a line per machine x framework (or representation), a column per backbone."""
+    head = f'<th scope="col">{_e(t.title)}</th>' + "".join(
+        f'<th scope="col" data-backbone="{_e(b)}">{_e(b)}</th>' for b in t.columns)
+    body = []
+    for line in t.lines:
+        attrs = " ".join(f'data-{k}="{_e(v)}"' for k, v in line.filters.items())
+        cells = []
+        for b, c in zip(t.columns, line.cells):
+            if c is None:
+                cells.append(f'<td class="v-empty" data-backbone="{_e(b)}">—</td>')
+                continue
+            note = f' <span class="sd">{_e(c.note)}</span>' if c.note else ""
+            cells.append(f'<td class="v-{c.tone}" data-backbone="{_e(b)}" title="{_e(c.title)}">'
+                         f'<a href="#{c.target}">{_e(c.text)}{note}</a></td>')
+        body.append(f'<tr {attrs}><th scope="row">{_e(line.label)}</th>{"".join(cells)}</tr>')
+    keys = "".join(f'<span class="v-{tone} swatch">{_e(word)}</span>' for tone, word in zip(TONES, t.legend))
+    return (f'<table class="summary sum-{t.kind}" id="{_e(dataset)}-sum-{t.kind}"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table><p class="keys">{keys}'
+            '<span class="v-na swatch">no interval, noisy or excluded</span></p>')
+
+
+def _answer(board: Board) -> str:
+    """What opens the page: per dataset, token − fragment in accuracy and TensorFlow ÷ PyTorch in step time."""
+    blocks = []
+    for name, rows in board.datasets().items():
+        tables = view.summary([r for r in rows if not other_workers(r)])
+        if tables:
+            blocks.append(f'<div class="answer-ds" data-dataset-summary="{_e(name)}"><h3><a href="#ds-{_e(name)}">'
+                          f'{_e(name)}</a></h3>{"".join(_summary_table(t, name) for t in tables)}</div>')
+    if not blocks:
+        return ""
+    return ('<section id="answer"><h2>The answer</h2><p class="note">Per dataset: token − fragment in test accuracy '
+            "(points; paired by seed, 95% t interval; seeds in each cell) and TensorFlow's training step ÷ "
+            "PyTorch's (asv's samples, 95% interval; above 1: TensorFlow is slower). Coloured where the whole "
+            "interval is on one side; grey: not separated. Each cell links to its pair in the dataset's "
+            f'tables.</p><div class="answers">{"".join(blocks)}</div></section>')
 
 
 def _data_note(data: dict[str, str]) -> str:
@@ -262,14 +319,18 @@ def _dataset_section(name: str, rows: list[Row], extra: list[str], multi_machine
     rows = [r for r in rows if not other_workers(r)]  # the board, plot and verdicts are one worker's
     extra = [p for p in extra if p != "workers"]
     plot = svg.plot(rows, multi_machine)
-    figure = (f"<figure>{plot}<figcaption>Test accuracy against training time per sample "
-              "(1 / training throughput). Orange: token, blue: fragment; circle: PyTorch, "
-              "square: TensorFlow.</figcaption></figure>" if plot else
+    figure = (f"<figure>{plot}<figcaption>{LEGEND} Test accuracy against training time per sample "
+              "(1 / training throughput); bars: ± one sd over the seeds. Hover or focus a point (Tab) for "
+              "its description; the filters above choose the points. Excluded values are not plotted."
+              "</figcaption></figure>" if plot else
               '<p class="note">No run has both an accuracy and a throughput yet: nothing to plot.</p>')
     backbones = _backbone_table(rows)
-    duels = "".join(_duel_table(comp, comp.pairs(rows)) for comp in COMPARISONS)
-    return (f'<section data-dataset="{_e(name)}"><h2>{_e(name)} <small class="note count"></small></h2>'
-            f'{_data_note(data or {})}{_verdicts(name, rows)}{_board_table(rows, extra)}'
+    duels = "".join(_duel_table(comp, comp.pairs(rows), f"{name}-{comp.key}") for comp in COMPARISONS)
+    mixed = ('<p class="note">Ranked within each machine (#): rows of different machines are never ranked '
+             "together; the seeds of each mean are in its cell.</p>" if multi_machine else "")
+    return (f'<section data-dataset="{_e(name)}" id="ds-{_e(name)}"><h2>{_e(name)} '
+            f'<small class="note count"></small></h2>'
+            f'{_data_note(data or {})}{_verdicts(name, rows)}{mixed}{_board_table(rows, extra, f"{name}-board")}'
             f'<div class="duo">{figure}<div>{duels}</div></div>'
             f"{backbones}{_workers_table(every)}</section>")
 
@@ -394,8 +455,8 @@ def _scaling_table(points: list[ScalingPoint]) -> str:
                                                                            (SCALING_STEP, p.step_seconds),
                                                                            (SCALING_MEMORY, p.peak_memory))]
         body.append(f"<tr {_filters(p)}{_unmeasured(p)}>{''.join(cells)}</tr>")
-    return (f'<div class="scroll"><table class="board scaling"><thead><tr>{"".join(head)}</tr></thead>'
-            f'<tbody>{"".join(body)}</tbody></table></div>')
+    return (f'<div class="scroll"><table class="board scaling" id="scaling-board"><thead><tr>{"".join(head)}</tr>'
+            f'</thead><tbody>{"".join(body)}</tbody></table></div>')
 
 
 def _scaling_section(points: list[ScalingPoint]) -> str:
@@ -446,7 +507,8 @@ def _machines_table(machines: dict[str, Machine]) -> str:
                     f'<td>{_e(m.python or "—")}</td><td>{_e(versions or "not recorded")}</td>'
                     f'<td>{_e(peaks or "—")}</td>'
                     f'<td title="{_e(m.commit)}">{_e(m.commit[:8])} {_e(_date(m.date))}{_earlier(m)}</td></tr>')
-    return f'<table class="machines"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    return (f'<div class="scroll"><table class="machines"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}'
+            "</tbody></table></div>")
 
 
 def _checkboxes(name: str, legend: str, values: list[str]) -> str:
@@ -458,6 +520,16 @@ def _checkboxes(name: str, legend: str, values: list[str]) -> str:
 def _backbone_filter(board: Board) -> str:
     backbones = board.backbones()
     return _checkboxes("backbone", "Backbone", backbones) if len(backbones) > 1 else ""
+
+
+def _framework_filter(board: Board) -> str:
+    found = sorted({r.params["framework"] for r in board.rows if r.params.get("framework")})
+    return _checkboxes("framework", "Framework", found) if len(found) > 1 else ""
+
+
+SEARCH = ('<fieldset><legend><label for="search">Pipeline</label></legend><input type="search" id="search" '
+          'placeholder="e.g. video/token or cnn" aria-label="show only pipelines containing this text" '
+          'autocomplete="off"></fieldset>')
 
 
 def _unmeasured_count(board: Board) -> int:
@@ -503,11 +575,16 @@ def page(board: Board, generated: datetime | None = None) -> str:
 <body><header><h1>tokfrag leaderboard <small>tokens vs fragments · PyTorch vs TensorFlow ·
 {n} machine{"s" if n != 1 else ""}, each result from the latest commit that measured it ·
 <a href="index.html">asv graphs</a></small></h1>
-<nav class="filters">{_checkboxes("device", "Device", board.devices())}{_checkboxes(
-        "machine", "Machine", list(board.machines))}{_backbone_filter(board)}{_unmeasured_toggle(board)}</nav>
+<nav class="filters" aria-label="filters (kept in the address: copy it to share this view)">{SEARCH}{_checkboxes(
+        "device", "Device", board.devices())}{_checkboxes("machine", "Machine", list(board.machines))}{
+        _framework_filter(board)}{_backbone_filter(board)}{_unmeasured_toggle(board)}<a id="share" href="#">link to
+this view</a></nav>
 </header>
-<main>{sections}<section><h2>Machines</h2>{_machines_table(board.machines)}</section></main>
-<footer>Ranked by test accuracy; click a column header to sort. Each value links to its graph in asv's pages.
+<main>{_answer(board)}{sections}<section><h2>Machines</h2>{_machines_table(board.machines)}</section></main>
+<div id="tip" role="tooltip" hidden></div>
+<footer>Ranked by test accuracy within each machine; click a column header to sort (the sort and the filters
+are kept in the address). Each value links to its graph in asv's pages.
+<i>excluded</i>: kept off rankings, plots and verdicts by results/annotations.toml (the reason on hover).
 <i>missing</i>: no result; <i>skipped</i>: not run here (NaN: framework or device unavailable);
 <i>failed</i>: the benchmark raised (null); <i>not reached</i>: trained, never reached the accuracy target.
 {_methods()}

@@ -36,7 +36,7 @@ def scaling_points(records: list) -> list[ScalingPoint]:
     points = []
     for (machine, framework, representation, window), by_key in by_point.items():
         cells = {c.key: aggregate(by_key.get(c.key, [])) for c in SCALING_COLUMNS}
-        value = {k: cell.mean if cell.status == "ok" else None for k, cell in cells.items()}
+        value = {k: cell.mean if cell.usable else None for k, cell in cells.items()}
         units = value[SCALING_UNITS.key]
         points.append(ScalingPoint(machine, framework, representation, window,
                                    None if units is None else int(units), value[SCALING_STEP.key],

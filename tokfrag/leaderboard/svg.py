@@ -1,9 +1,11 @@
-"""Inline SVG plots, every point or line labelled directly (no legend).
+"""Inline SVG plots.
 
 ``plot``: accuracy against training time, a scatter plot. Training time is shown per sample
 (1 / training throughput, log scale), which compares runs whatever the size of a machine's
 training split. Colour is the representation (token orange, fragment blue), shape the
-framework (PyTorch circle, TensorFlow square); each point carries a text label.
+framework (PyTorch circle, TensorFlow square), explained by a legend beside the plot; bars
+show ± one sd over the seeds. No point carries text (labels of 40 points pile up): each is
+focusable and describes itself on hover and focus (``data-tip``, shown by the page's script).
 
 ``scaling_plot``: seconds per training step against sequence length, both on log scales, one
 line per machine x framework x representation (same colours and markers; TensorFlow's line is
@@ -52,56 +54,57 @@ def _log_ticks(lo: float, hi: float) -> list[float]:
     return [v for v in out if lo <= math.log10(v) <= hi]
 
 
-def _label(row: Row, multi_machine: bool) -> str:
-    _, representation, variant = split_pipeline(row.pipeline)
-    parts = [representation + (f"@{variant}" if variant else ""), SHORT.get(row.params.get("framework", ""),
-                                                                           row.params.get("framework", "")), row.device]
-    parts += [v for k, v in row.params.items() if k not in ("pipeline", "framework", "device")]
-    if multi_machine:
-        parts.append(row.machine if len(row.machine) <= MACHINE_CHARS else row.machine[:MACHINE_CHARS - 1] + "…")
-    return " · ".join(p for p in parts if p)
+def _describe(row: Row, ms: float, acc: float) -> str:
+    """A point's whole description (its hover and focus text)."""
+    acc_cell, thr = row.cells["accuracy"], row.cells["throughput"]
+    seeds = f"{acc_cell.n} seed{'s' if acc_cell.n != 1 else ''}"
+    spread = "" if acc_cell.sd is None else f" ± {acc_cell.sd:.2f} (sd)"
+    thr_sd = "" if thr.sd is None else f" ± {thr.sd:.0f}"
+    extra = ", ".join(f"{k} {v}" for k, v in row.params.items() if k not in ("pipeline", "framework", "device"))
+    return (f"{row.pipeline} · {row.params.get('framework', '')} · {row.device}"
+            + (f" · {extra}" if extra else "") + f" on {row.machine}: accuracy {acc:.2f}%{spread}, "
+            f"{ms:.3g} ms/sample ({thr.mean:.0f}{thr_sd} samples/s), {seeds}")
 
 
-def _free(box, boxes) -> bool:
-    x0, y0, x1, y1 = box
-    inside = LEFT <= x0 and x1 <= W - RIGHT and TOP <= y0 and y1 <= H - BOTTOM
-    return inside and not any(a < x1 and x0 < c and b < y1 and y0 < d for a, b, c, d in boxes)
-
-
-def _place(points: list[dict]) -> None:
-    """Put each label beside its point, on the first free spot: right, left, then a row up or down."""
-    boxes = [(p["x"] - 5, p["y"] - 5, p["x"] + 5, p["y"] + 5) for p in points]  # the markers
-    for p in sorted(points, key=lambda p: (p["x"], p["y"])):
-        width, half = CHAR_WIDTH * len(p["text"]), LABEL_HEIGHT / 2
-        spots = [(side, row * LABEL_HEIGHT) for row in (0, -1, 1, -2, 2, -3, 3, -4, 4) for side in (1, -1)]
-        fallback = (1 if p["x"] + 7 + width <= W - RIGHT else -1, 0)  # overlapping, but inside the plot
-        for side, dy in spots + [fallback]:
-            x0 = p["x"] + 7 if side > 0 else p["x"] - 7 - width
-            box = (x0, p["y"] + dy - half, x0 + width, p["y"] + dy + half)
-            if _free(box, boxes):
-                break
-        boxes.append(box)
-        p.update(lx=box[0] if side > 0 else box[2], ly=p["y"] + dy + 3.5, anchor="start" if side > 0 else "end",
-                 lead=abs(dy) > LABEL_HEIGHT)
+def filters(row: Row) -> str:
+    """The data-* attributes the page's filters and search match (see assets.JS)."""
+    attrs = {"machine": row.machine, "device": row.device, "framework": row.params.get("framework", ""),
+             "backbone": row.params.get("backbone", ""), "pipeline": row.pipeline}
+    return " ".join(f'data-{k}="{_e(v)}"' for k, v in attrs.items() if v)
 
 
 def plot(rows: list[Row], multi_machine: bool) -> str:
-    """The SVG of one dataset's rows that have both an accuracy and a throughput ('' if none)."""
+    """The SVG of one dataset's rows that have both an accuracy and a throughput ('' if none).
+
+    No text on the points (a legend explains colour and shape, the page's filters narrow them):
+    each point is focusable and carries its whole description in ``data-tip`` and ``aria-label``;
+    bars show ± one sd over the seeds, in accuracy and in time per sample."""
     data = [(r, 1000.0 / r.value("throughput"), r.value("accuracy")) for r in rows
             if r.value("accuracy") is not None and r.value("throughput")]
     if not data:
         return ""
-    x_lo, x_hi = _padded(min(math.log10(x) for _, x, _ in data), max(math.log10(x) for _, x, _ in data), 0.5)
-    y_lo, y_hi = _padded(min(y for _, _, y in data), max(y for _, _, y in data), 4.0)
+
+    def time_bar(r):
+        thr, sd = r.value("throughput"), r.cells["throughput"].sd or 0.0
+        return 1000.0 / (thr + sd), 1000.0 / max(thr - sd, thr / 10)
+
+    def acc_bar(r):
+        sd = r.cells["accuracy"].sd or 0.0
+        return r.value("accuracy") - sd, r.value("accuracy") + sd
+
+    xs = [v for r, _, _ in data for v in time_bar(r)]
+    ys = [v for r, _, _ in data for v in acc_bar(r)]
+    x_lo, x_hi = _padded(math.log10(min(xs)), math.log10(max(xs)), 0.5)
+    y_lo, y_hi = _padded(min(ys), max(ys), 4.0)
     y_lo, y_hi = max(0.0, y_lo), min(100.0, y_hi)
 
     def px(x):
         return LEFT + (math.log10(x) - x_lo) / (x_hi - x_lo) * (W - LEFT - RIGHT)
 
     def py(y):
-        return H - BOTTOM - (y - y_lo) / (y_hi - y_lo) * (H - TOP - BOTTOM)
+        return H - BOTTOM - (min(max(y, y_lo), y_hi) - y_lo) / (y_hi - y_lo) * (H - TOP - BOTTOM)
 
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" role="img" '
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" role="group" '
            f'aria-label="test accuracy against training time per sample">']
     for v in _log_ticks(x_lo, x_hi):
         x = px(v)
@@ -118,24 +121,19 @@ def plot(rows: list[Row], multi_machine: bool) -> str:
                f'training time per sample, ms (log) — left is faster</text>'
                f'<text transform="translate(11 {(TOP + H - BOTTOM) / 2:.0f}) rotate(-90)" text-anchor="middle">'
                f'test accuracy %</text>')
-    points = [{"row": r, "x": px(x), "y": py(y), "ms": x, "acc": y, "text": _label(r, multi_machine)}
-              for r, x, y in data]
-    _place(points)
-    for p in points:
-        r = p["row"]
+    for r, ms, acc in data:
+        x, y = px(ms), py(acc)
         representation = split_pipeline(r.pipeline)[1]
         colour = representation if representation in ("token", "fragment") else "other"
-        marker = (f'<rect x="{p["x"] - 4:.1f}" y="{p["y"] - 4:.1f}" width="8" height="8"/>'
-                  if r.params.get("framework") == "tensorflow" else
-                  f'<circle cx="{p["x"]:.1f}" cy="{p["y"]:.1f}" r="4.5"/>')
-        lead = (f'<line class="lead" x1="{p["x"]:.1f}" y1="{p["y"]:.1f}" x2="{p["lx"]:.1f}" y2="{p["ly"] - 3.5:.1f}"/>'
-                if p["lead"] else "")
-        title = f"{r.pipeline} {r.params.get('framework', '')} {r.device} on {r.machine}: " \
-                f"{p['acc']:.2f}% at {p['ms']:.3g} ms/sample"
-        out.append(f'<g class="pt {colour}" data-device="{_e(r.device)}" data-machine="{_e(r.machine)}">'
-                   f'<title>{_e(title)}</title>'
-                   f'{marker}{lead}<text x="{p["lx"]:.1f}" y="{p["ly"]:.1f}" text-anchor="{p["anchor"]}">'
-                   f'{_e(p["text"])}</text></g>')
+        marker = (f'<rect x="{x - 4:.1f}" y="{y - 4:.1f}" width="8" height="8"/>'
+                  if r.params.get("framework") == "tensorflow" else f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5"/>')
+        (t0, t1), (a0, a1) = time_bar(r), acc_bar(r)
+        bars = "".join(f'<line class="bar" x1="{x0:.1f}" y1="{y0:.1f}" x2="{x1:.1f}" y2="{y1:.1f}"/>'
+                       for x0, y0, x1, y1 in ((px(t0), y, px(t1), y), (x, py(a0), x, py(a1)))
+                       if abs(x1 - x0) + abs(y1 - y0) > 0.5)
+        tip = _describe(r, ms, acc)
+        out.append(f'<g class="pt {colour}" tabindex="0" role="img" aria-label="{_e(tip)}" data-tip="{_e(tip)}" '
+                   f'{filters(r)}>{bars}{marker}</g>')
     out.append("</svg>")
     return "".join(out)
 
@@ -229,7 +227,8 @@ def scaling_plot(points: list[ScalingPoint], multi_machine: bool) -> str:
                                                                      else "</circle>"))
         lead = f'<line class="lead" x1="{ex + 5:.1f}" y1="{ey:.1f}" x2="{right + 4}" y2="{ly - 3.5:.1f}"/>'
         polyline = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
-        out.append(f'<g class="{classes}" data-device="{_e(pts[0].device)}" data-machine="{_e(machine)}">'
+        out.append(f'<g class="{classes}" data-device="{_e(pts[0].device)}" data-machine="{_e(machine)}" '
+                   f'data-framework="{_e(framework)}">'
                    f'<title>{_e(f"{representation} {framework} on {machine}")}</title>'
                    f'<polyline points="{polyline}"/>{"".join(markers)}{lead}'
                    f'<text x="{right + 6}" y="{ly:.1f}">{_e(text)}</text></g>')
