@@ -59,3 +59,29 @@ def checkout_copy(dst: Path) -> Path:
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "copy"]):  # asv.conf.json: main
         subprocess.run(git + args, cwd=dst, check=True, capture_output=True)
     return dst
+
+
+# --- test tiers: `make test-fast` (pytest --fast) --------------------------------------------
+# What the fast tier keeps: everything but the `slow` and `browser` tests, and of a test parametrized
+# over the registered pipelines (parity, every pipeline under every backbone) only FAST_PIPELINE's case.
+FAST_PIPELINE = "mnist/fragment"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--fast", action="store_true",
+                     help="the fast tier (make test-fast): no slow or browser tests, and tests parametrized over "
+                          f"pipelines run for {FAST_PIPELINE} only")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--fast"):
+        return
+    keep, drop = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        slow = item.get_closest_marker("slow") or item.get_closest_marker("browser")
+        other_pipeline = "pipeline" in params and params["pipeline"] != FAST_PIPELINE
+        (drop if slow or other_pipeline else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
