@@ -641,3 +641,22 @@ def test_bench_against_previous_commit(tmp_path, mnist):
     assert str(work / "ref") not in subprocess.run(["git", "worktree", "list"], cwd=REPO,
                                                    capture_output=True, text=True).stdout
     assert not (REPO / "results" / "gate-test").exists()  # the committed results/ is untouched
+
+
+def test_annotations_keep_excluded_speeds_out_of_the_gate(tmp_path):
+    """results/annotations.toml's exclusions are listed as excluded, never judged: a 2x slower step of a
+    machine whose speeds are excluded does not fail the gate; its accuracy still counts."""
+    base = _write(tmp_path, "base", _doc())
+    head = _write(tmp_path, "head", _set(_scale_time(_doc(), STEP, 2.0), ACC, 10.0))
+    results = head.parents[1]
+    (results / "annotations.toml").write_text(
+        '[[exclude]]\nmachine = "fixture"\nmetrics = "speed"\nreason = "a test suite shared the cores"\n')
+    result = _run(base, head, results_dir=results)
+    row = _row(result, STEP)
+    assert row.status == "excluded" and "a test suite shared the cores" in row.note
+    assert _row(result, ACC).status == "regressed" and result.exit_code == 1
+    assert "excluded" in result.table() and "annotations.toml" in result.table()
+    (results / "annotations.toml").write_text(
+        '[[exclude]]\nmachine = "fixture"\nmetrics = "all"\nreason = "a broken run"\n')
+    result = _run(base, head, results_dir=results)
+    assert result.exit_code == 0 and result.count("regressed") == 0 and result.count("excluded") >= 2

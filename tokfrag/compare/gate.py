@@ -7,6 +7,8 @@ import re
 import statistics
 from pathlib import Path
 
+from .. import annotations
+from ..annotations import Annotations
 from ..errors import CompareError
 from ..machine import hardware_differences
 from ..repo import working_repo
@@ -47,10 +49,34 @@ def _seed_index(meta: dict) -> int | None:
     return names.index("seed") if "seed" in names else None
 
 
+def _excluded(name: str, keys: list, meta: dict, notes: Annotations, base: ResultsFile, head: ResultsFile,
+              unit: str) -> tuple[list, list[Row]]:
+    """The combinations results/annotations.toml leaves out of the gate (on either side), as rows of
+    status "excluded" (one per combination, its seeds together), and the keys still to judge."""
+    names = list(meta.get("param_names") or [])
+    method = name.rsplit(".", 1)[-1]
+    keep, rows, seen = [], [], set()
+    for key in keys:
+        params = {n: _unquote(v) for n, v in zip(names if len(names) == len(key) else
+                                                   [n for n in names if n != "seed"], key)}
+        reason = next((r for side in (base, head)
+                       if (r := notes.excluded(side.machine, side.commit, method, params))), "")
+        if not reason:
+            keep.append(key)
+            continue
+        shown = tuple(v for k, v in params.items() if k != "seed")
+        if shown not in seen:
+            seen.add(shown)
+            rows.append(Row(name, shown, "excluded", "-", "-", unit, note=f"excluded ({annotations.FILENAME}): "
+                                                                            f"{reason}"))
+    return keep, rows
+
+
 def compare_sets(base: ResultsFile, head: ResultsFile, factor: float = DEFAULT_FACTOR, only_changed: bool = False,
                  benchmark_regex: str | None = None, accuracy_tol: float = DEFAULT_ACCURACY_TOL,
-                 alpha: float = ALPHA) -> Comparison:
-    """Compare two loaded results files (see the module docstring for the rules)."""
+                 alpha: float = ALPHA, notes: Annotations | None = None) -> Comparison:
+    """Compare two loaded results files (see the module docstring for the rules). ``notes``: the
+    results folder's annotations; what they exclude is listed as "excluded", never judged."""
     if base.machine != head.machine:
         raise CompareError(f"different machines: base {base.machine!r} ({base.path}) vs head {head.machine!r} "
                            f"({head.path}); results are only comparable on one machine: pass --machine NAME "
@@ -81,6 +107,9 @@ def compare_sets(base: ResultsFile, head: ResultsFile, factor: float = DEFAULT_F
                 base.entries[name].get("version") != head.entries[name].get("version"):
             version_note = "benchmark code changed"
         keys = [k for k in dict.fromkeys(list(b_combos) + list(h_combos)) if _selected(name, k, benchmark_regex)]
+        if notes is not None and notes.exclusions:
+            keys, excluded = _excluded(name, keys, meta, notes, base, head, unit)
+            rows += excluded
         # the side with a seed parameter decides (the other may predate it); time_*: a U test per seed
         seeded = next((m for m in (head.meta.get(name), base.meta.get(name)) if m and _seed_index(m) is not None), None)
         if seeded is not None and kind != "time":
@@ -205,4 +234,5 @@ def compare(base: str | Path, head: str | Path, factor: float = DEFAULT_FACTOR, 
     repo = Path(repo) if repo else working_repo()
     results_dir = Path(results_dir) if results_dir else repo / "results"
     b, h = pick_pair(resolve(str(base), results_dir, repo, machine), resolve(str(head), results_dir, repo, machine))
-    return compare_sets(b, h, factor, only_changed, benchmark_regex, accuracy_tol, alpha)
+    return compare_sets(b, h, factor, only_changed, benchmark_regex, accuracy_tol, alpha,
+                        notes=annotations.read(results_dir))
