@@ -143,7 +143,7 @@ def change(a: Point, b: Point) -> stats.Interval | None:
 
 @dataclass(frozen=True)
 class Finding:
-    """What one axis says: ``kind`` is "flip", "widens", "narrows", "holds" or "not separated"."""
+    """What one axis says: ``kind`` is "flip", "widens", "narrows", "holds", "not separated" or "not measured"."""
 
     axis: str
     kind: str
@@ -156,6 +156,8 @@ def describe(axis: str, points: list[Point]) -> Finding:
         return Finding(axis, "not separated", f"{axis}: not measured")
     span = f"{points[0].label if points[0].label != DEFAULT_POINT else _plain(axis, points[0])} to " \
            f"{points[-1].label if points[-1].label != DEFAULT_POINT else _plain(axis, points[-1])}"
+    if all(p.diff is None for p in points):
+        return Finding(axis, "not measured", f"{axis}: token and fragment not both measured ({span})")
     signs = [_sign(p) for p in points]
     pos = [p for p, s in zip(points, signs) if s > 0]
     neg = [p for p, s in zip(points, signs) if s < 0]

@@ -182,8 +182,10 @@ def legend(groups: list[sc.Group]) -> str:
 
 
 def _verdict_cell(p: sc.Point) -> str:
-    cls = {"token better": "v-token", "fragment better": "v-fragment"}.get(p.verdict, "v-none")
-    mark = {"v-token": "▲ ", "v-fragment": "▼ "}.get(cls, "")
+    # the summary's classes (render.py): v-a the first side (token) better, v-b the second, v-none not
+    # separated, v-na no interval
+    cls = {"token better": "v-a", "fragment better": "v-b", stats.NO_CLEAR: "v-none"}.get(p.verdict, "v-na")
+    mark = {"v-a": "▲ ", "v-b": "▼ "}.get(cls, "")
     return (f'<td class="{cls}" title="{_e(p.label)}: token - fragment, {_e(p.verdict)}, '
             f'{p.diff.n if p.diff else 0} seed(s)">{mark}{_e(sc.fmt_diff(p.diff))}</td>')
 
@@ -202,7 +204,7 @@ def table(groups: list[sc.Group]) -> str:
         cells = []
         for axis, lbl in columns:
             p = next((q for q in g.axes.get(axis, []) if q.label == lbl), None)
-            cells.append(_verdict_cell(p) if p is not None else '<td class="v-none">·</td>')
+            cells.append(_verdict_cell(p) if p is not None else '<td class="v-empty">·</td>')
         rows.append(f'<tr {_attrs(g)}><th>{_e(g.backbone)} · {_e(FW.get(g.framework, g.framework))}'
                     f'<br><small class="note">{_e(g.machine)} · {_e(g.device)} · {g.seeds()} seeds</small></th>'
                     f'{"".join(cells)}</tr>')
