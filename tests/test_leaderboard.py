@@ -1326,3 +1326,40 @@ def test_committed_annotations_exclude_the_shared_core_speeds():
     assert all(r.value("accuracy") is not None for r in epyc)
     assert not [d for d in model.tensorflow_vs_pytorch(board.rows) if d.a.machine == "epyc-avx512-2c"
                 and d.time_ratio is not None]
+
+
+def test_generated_write_ups_match_the_committed_results():
+    """The README's answer and docs/results/<machine>.md are generated (`tokfrag publish --docs`): they say
+    what the committed results say, so they cannot drift from the numbers."""
+    from tokfrag.leaderboard import writeup
+
+    board, _ = build(REPO / "results")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert writeup.README_START in readme and writeup.README_END in readme
+    assert writeup.update_readme(readme, board) == readme, "README's answer is stale: run tokfrag publish --docs"
+    for name in board.machines:
+        path = REPO / "docs" / "results" / f"{name}.md"
+        assert path.read_text(encoding="utf-8") == writeup.machine(board, name), f"{path} is stale"
+    answer = writeup.answer(board)
+    assert "| text | transformer | +11.68 [+10.98, +12.38] token |" in answer  # from the results, with its interval
+    assert answer.startswith("On `vm-863373`")  # the machine with the most seeds
+
+
+def test_the_readme_is_a_users_guide():
+    import re
+
+    from tokfrag.leaderboard import writeup
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    lines = readme.split("\n")
+    assert len(lines) < 470
+    head = "\n".join(lines[:90])
+    for words in ("## The answer so far", "make bench", "make test", "## The first five minutes", "tokfrag prepare",
+                  "tokfrag train", "tokfrag parity", "tokfrag publish", "tokfrag serve"):
+        assert words in head, words
+    outside = readme.split(writeup.README_START)[0] + readme.split(writeup.README_END)[1]
+    hashes = [h for h in re.findall(r"\b[0-9a-f]{7,40}\b", outside) if re.search("[a-f]", h) and re.search("[0-9]", h)]
+    assert len(hashes) <= 2, hashes
+    headings = [ln for ln in lines if ln.startswith("## ")]
+    assert headings.index("## Map of the code") == len(headings) - 1
+    assert "## At every scale" in headings and "### On a GPU" in lines

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import LeaderboardError, UsageError, printable
 from ..repo import require_checkout
-from . import export
+from . import export, writeup
 from .model import build
 from .render import FILENAME, write
 
@@ -83,6 +83,11 @@ def cmd_publish(args) -> int:
               file=sys.stderr)
     path = write(board, html_dir)
     print(f"leaderboard: {path.resolve()}\nview it: tokfrag serve  (or open the file in a browser)")
+    if args.docs:
+        if repo is None:
+            repo, _ = _asv_conf()
+        for written in writeup.write_docs(board, repo / "docs", repo / "README.md"):
+            print(f"wrote {written}")
     return rc
 
 
@@ -135,6 +140,9 @@ def add_parsers(sub) -> None:
                    help="html: the page (default); csv or json: the table; duels-csv or duels-json: the "
                         "head-to-head pairs with intervals and verdicts (to --output or stdout)")
     s.add_argument("--output", metavar="FILE", help="csv/json exports: write to FILE instead of stdout")
+    s.add_argument("--docs", action="store_true",
+                   help="also write docs/results/<machine>.md (each machine's write-up) and the answer table of "
+                        "README.md (between its markers) from the results: what maintainers commit with results")
     s.add_argument("--no-asv", action="store_true",
                    help="only write leaderboard.html, do not run `asv publish` (which needs a git checkout "
                         "holding the results' commits and results/benchmarks.json)")
