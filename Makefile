@@ -11,7 +11,7 @@ EXTRAS ?= all
 WEB_ASSETS := web/node_modules/.installed
 PIP := $(PY) -m pip install --disable-pip-version-check -c constraints.txt
 
-.PHONY: setup data bench bench-quick bench-perf bench-backbones bench-workers bench-scale bench-full test parity calibrate publish serve clean help
+.PHONY: setup data bench bench-quick bench-perf bench-backbones bench-workers bench-scale bench-full test parity calibrate publish serve clean help gpu-wheels gpu-rehearsal test-py312
 
 help:
 	@echo "make bench   set up, prepare data, run the asv benchmark here (SEEDS=3 training seeds), results in results/<machine>/"
@@ -26,6 +26,9 @@ help:
 	@echo "make publish rebuild html/ (asv's graphs + html/leaderboard.html) from results/"
 	@echo "make serve   serve html/ on http://127.0.0.1:8080 (this machine only)"
 	@echo "make setup   only create $(VENV) and install tokfrag with its pinned dependencies"
+	@echo "make gpu-wheels  fill .gpu-carry/ for a lent GPU machine (wheels for Python 3.12, data, commit); says its size"
+	@echo "make gpu-rehearsal  the lent GPU machine's run, rehearsed on this CPU in a clean Python 3.12 venv, offline"
+	@echo "make test-py312  the fast tier (pytest --fast) under Python 3.12, in $(VENV312)"
 
 setup: $(VENV)/.installed $(WEB_ASSETS)
 
@@ -105,3 +108,23 @@ SCALE_PARTS ?= video:transformer video:cnn mnist:cnn mnist:transformer text:cnn 
 bench-scale: data
 	@for part in $(SCALE_PARTS); do echo "== scale part $$part"; $(TOKFRAG) bench --seeds $(SEEDS) --scale $$part || exit 1; done
 	$(TOKFRAG) publish
+
+# The lent GPU machines (README, "On a GPU"): Python 3.12 with CUDA PyTorch, no network, 64 MiB a call.
+# Here: fill .gpu-carry/ with the wheels they lack (gpu/wheels.txt, for Python 3.12 x86-64), the prepared
+# data (a few MB) and the commit, and print the carry's size. There: `python3 gpu/run.py` (carry .gpu-carry).
+gpu-wheels: data
+	$(PY) gpu/carry.py
+
+# The same run rehearsed here: a clean Python 3.12 venv holding only what the lent machines hold
+# (gpu/lent.txt; .gpu-rehearsal/venv, made once: PyTorch with CUDA, a few GB), a copy of what travels, no
+# network, `python3 gpu/run.py --device cpu --smoke`; fails unless it writes results of every phase.
+gpu-rehearsal: gpu-wheels
+	PYTHON312=$(PYTHON312) $(PY) gpu/rehearse.py
+
+# The fast tier (pytest --fast, as make test-fast) under Python 3.12: a venv of its own, the same pins.
+PYTHON312 ?= $(shell command -v python3.12 || ls $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | tail -1)
+VENV312 ?= .venv-py312
+
+test-py312:
+	$(MAKE) $(VENV312)/.installed PYTHON=$(PYTHON312) VENV=$(VENV312)
+	$(VENV312)/bin/python -m pytest --fast -q
