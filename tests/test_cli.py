@@ -1,6 +1,7 @@
 import subprocess
 import sys
 
+from conftest import needs
 from tokfrag import cli, machine
 
 SUBCOMMANDS = ["prepare", "train", "bench", "parity", "compare", "calibrate", "info", "publish", "serve"]
@@ -94,3 +95,44 @@ def test_a_bug_is_a_traceback_and_exit_1():
     r = subprocess.run([sys.executable, "-c", bug], capture_output=True, text=True)
     assert r.returncode == 1 and "Traceback (most recent call last)" in r.stderr
     assert "ValueError: invalid literal for int()" in r.stderr and "tokfrag info: error" not in r.stderr
+
+
+QUIET_SCRIPT = """
+import numpy as np
+from types import SimpleNamespace
+from tokfrag import frameworks
+pt = frameworks.get("pytorch")
+frozen = np.zeros((4, 28, 28), np.uint8)
+frozen.flags.writeable = False  # as the prepared splits are (memory-mapped Arrow data)
+t = pt.Trainer.tensor(SimpleNamespace(device="cpu"), frozen)
+y = pt.Trainer.labels(SimpleNamespace(device="cpu"), frozen[:, 0, 0])
+tf = frameworks.get("tensorflow").preprocess
+import tensorflow
+print("sum", int(tensorflow.reduce_sum(tensorflow.ones((2, 2)))), int(t.sum()), str(y.dtype))
+"""
+NOISE = ("oneDNN", "absl", "not writable", "cpu_feature_guard", "I0000", "W0000", "E0000")
+
+
+@needs("pytorch", "tensorflow")
+def test_frameworks_keep_quiet_unless_verbose():
+    """tokfrag's output is its own: no TensorFlow start-up lines, no PyTorch warning on read-only arrays
+    (fixed at its cause: implementations/pytorch/train.py copies them); $TOKFRAG_VERBOSE=1 lets
+    TensorFlow's logs through."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TOKFRAG_VERBOSE")}
+    r = subprocess.run([sys.executable, "-c", QUIET_SCRIPT], capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.strip() == "sum 4 0 torch.int64"
+    assert not [line for line in r.stderr.splitlines() if any(n in line for n in NOISE)], r.stderr
+    loud = subprocess.run([sys.executable, "-c", QUIET_SCRIPT], capture_output=True, text=True, timeout=600,
+                          env=dict(env, TOKFRAG_VERBOSE="1"))
+    assert loud.returncode == 0 and "sum 4" in loud.stdout
+    assert "not writable" not in loud.stderr  # the cause is fixed, not hidden
+    assert any(n in loud.stderr for n in ("oneDNN", "I0000", "cpu_feature_guard")), loud.stderr[-2000:]
+
+
+def test_verbose_is_an_option_of_train_and_bench():
+    for sub in ("train", "bench"):
+        r = subprocess.run([sys.executable, "-m", "tokfrag.cli", sub, "--help"], capture_output=True, text=True)
+        assert "--verbose" in r.stdout

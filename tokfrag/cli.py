@@ -339,6 +339,9 @@ def parser() -> argparse.ArgumentParser:
                         "MultiWorkerMirroredStrategy), each a shard of every batch; N must divide the batch "
                         "size (default 1; several machines: see the README)")
     s.add_argument("--json", metavar="FILE", help="also write the results (with the accuracy curve) to FILE")
+    s.add_argument("--verbose", action="store_true",
+                   help="also show the frameworks' own logs and warnings (TensorFlow's start-up lines, ...); "
+                        "default: tokfrag's lines only")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("bench", help="run the asv suite in this interpreter; results go to results/<machine>/",
@@ -372,6 +375,9 @@ def parser() -> argparse.ArgumentParser:
     from .continuous import add_against_arguments
 
     add_against_arguments(s)
+    s.add_argument("--verbose", action="store_true",
+                   help="also show the frameworks' own logs and warnings (TensorFlow's start-up lines, ...); "
+                        "default: tokfrag's lines only")
     s.set_defaults(func=cmd_bench)
 
     s = sub.add_parser("info", help="show the machine, frameworks, pipelines and data cache",
@@ -394,6 +400,8 @@ def main(argv=None) -> int:
     """Run one command. A user's mistake (UsageError) is one line on stderr and exit code 2;
     any other exception is a bug: it propagates, with its traceback (exit code 1)."""
     args = parser().parse_args(argv)
+    if getattr(args, "verbose", False):
+        os.environ["TOKFRAG_VERBOSE"] = "1"  # read by frameworks.quiet, here and in asv's benchmark processes
     try:
         return args.func(args)
     except UsageError as e:

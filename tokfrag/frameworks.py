@@ -72,9 +72,35 @@ def gpu_count() -> int:
     return len(glob.glob("/dev/nvidia[0-9]*"))
 
 
+VERBOSE = "TOKFRAG_VERBOSE"  # "1": show the frameworks' own logs and warnings (tokfrag train/bench --verbose)
+# the frameworks' Python warnings hidden by quiet() (their C++ logs are hidden through the environment)
+QUIET_MODULES = ("tensorflow", "keras", "tf_keras", "absl", "torch", "timm", "torch_geometric", "google.protobuf")
+
+
+def quiet() -> None:
+    """Keep the frameworks' start-up logs (TensorFlow's oneDNN and absl lines, gRPC's) and Python warnings
+    out of tokfrag's output, unless $TOKFRAG_VERBOSE is 1; then TensorFlow logs everything. Runs before a
+    framework is imported (``get``): TensorFlow reads its log level from the environment once, at import.
+    The environment carries the choice into asv's benchmark processes and the workers of a group."""
+    import warnings
+
+    if os.environ.get(VERBOSE) == "1":
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # INFO (oneDNN), WARNING and absl's ERROR start-up lines
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    for module in QUIET_MODULES:
+        warnings.filterwarnings("ignore", module=module)
+    if importlib.util.find_spec("absl") is not None:
+        import absl.logging
+
+        absl.logging.set_verbosity(absl.logging.ERROR)
+
+
 def get(framework: str):
     """Import and return the implementation package; FrameworkMissing if not installed."""
     check_name(framework)
+    quiet()
     if not installed(framework):
         raise FrameworkMissing(f"{framework} is not installed ({FRAMEWORKS[framework][1]} missing)")
     return importlib.import_module(FRAMEWORKS[framework][0])

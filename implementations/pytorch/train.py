@@ -34,6 +34,14 @@ def select_device(device: str) -> torch.device:
     raise ValueError(f"unknown device {device!r}; valid devices: cpu, gpu")
 
 
+def shareable(x: np.ndarray) -> np.ndarray:
+    """A contiguous array a tensor may share memory with. The prepared splits are read-only (memory-mapped
+    Arrow data), and a CPU tensor over read-only memory is undefined behaviour on write (torch warns "The
+    given NumPy array is not writable"): such an array is copied, once per batch, as ``.to(cuda)`` would."""
+    x = np.ascontiguousarray(x)
+    return x if x.flags.writeable else x.copy()
+
+
 class Trainer(trainer.Trainer):
     framework = "pytorch"
     ops = preprocess
@@ -85,13 +93,13 @@ class Trainer(trainer.Trainer):
         """Samples to the device: uint8 arrays as tensors; texts stay host strings (torch has none)."""
         if self.spec.dataset.kind == "text":
             return list(x)
-        return torch.from_numpy(np.ascontiguousarray(x)).to(self.device)
+        return torch.from_numpy(shareable(x)).to(self.device)
 
     def tensor(self, x: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.ascontiguousarray(x)).to(self.device)
+        return torch.from_numpy(shareable(x)).to(self.device)
 
     def labels(self, y: np.ndarray) -> torch.Tensor:
-        return torch.as_tensor(y, dtype=torch.int64, device=self.device)
+        return torch.from_numpy(shareable(y)).to(self.device, torch.int64)
 
     def take(self, t: torch.Tensor, idx: np.ndarray) -> torch.Tensor:
         return t[torch.as_tensor(idx, device=self.device)]
