@@ -430,3 +430,20 @@ def test_the_page_works_from_a_file(driver, site, tmp_path):
     driver.find_element("css selector", "input[data-filter=device][value=gpu]").click()
     assert "device=cpu" in driver.current_url
     assert all(tr.get_attribute("data-device") == "cpu" for tr in visible_rows(driver))
+
+
+def test_the_published_folder_is_a_static_site_anywhere(driver, asv_site, tmp_path):
+    """What `tokfrag publish` wrote, copied to another directory and served from there as it is."""
+    site = tmp_path / "elsewhere" / "site"
+    shutil.copytree(asv_site["html"], site)
+    server, base, requests = serve_folder(site)
+    try:
+        driver.get_log("browser")
+        driver.get(base + "/leaderboard.html")
+        assert not [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+        assert driver.execute_script("return document.querySelector('main > section').id") == "answer"
+        driver.get(base + "/index.html")
+        assert _wait(driver, "var n = document.querySelectorAll('.benchmark-container').length; return n > 0 && n;")
+        assert not _outside_requests(driver, base)
+    finally:
+        server.shutdown()
