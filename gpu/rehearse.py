@@ -71,13 +71,25 @@ def travelling_files(root: Path) -> list[str]:
     return [os.fsdecode(n) for n in out.split(b"\0") if n and (root / os.fsdecode(n)).is_file()]
 
 
-def copy_tree(root: Path, target: Path, carry: Path) -> int:
+def copy_tree(root: Path, target: Path, carry: Path, from_head: bool = False) -> int:
+    """What the device tool sends (the working tree's tracked and untracked-not-ignored files), or with
+    ``from_head`` what a fresh clone holds (``git archive HEAD``); then the carry."""
     total = 0
-    for name in travelling_files(root):
-        src, dst = root / name, target / name
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, dst)
-        total += src.stat().st_size
+    if from_head:
+        archive = subprocess.run(["git", "archive", "--format=tar", "HEAD"], cwd=root, capture_output=True,
+                                 check=True).stdout
+        import io
+        import tarfile
+
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(target, filter="data")
+            total += sum(m.size for m in tar.getmembers() if m.isfile())
+    else:
+        for name in travelling_files(root):
+            src, dst = root / name, target / name
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+            total += src.stat().st_size
     shutil.copytree(carry, target / carry.name)
     return total + sum(p.stat().st_size for p in carry.rglob("*") if p.is_file())
 
@@ -117,6 +129,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--venv", type=Path, default=VENV)
     ap.add_argument("--carry", type=Path, default=ROOT / ".gpu-carry")
+    ap.add_argument("--from-head", action="store_true",
+                    help="rehearse on the files of a fresh clone (git archive HEAD) instead of the working tree")
     ap.add_argument("--keep", action="store_true", help="keep the rehearsal's folder (printed) afterwards")
     ap.add_argument("--budget", type=float, default=3600,
                     help="gpu/run.py's --budget (default 3600 s: 2 shared cores are far slower than a lent machine)")
@@ -129,8 +143,9 @@ def main(argv=None) -> int:
     tree, home, out = work / "tree", work / "home", work / "out"
     for d in (tree, home, out):
         d.mkdir()
-    size = copy_tree(ROOT, tree, args.carry)
-    print(f"rehearsal in {work}: {size / 2**20:.1f} MiB travel (limit {LIMIT / 2**20:.0f} MiB)", flush=True)
+    size = copy_tree(ROOT, tree, args.carry, args.from_head)
+    print(f"rehearsal in {work}: {size / 2**20:.1f} MiB travel (limit {LIMIT / 2**20:.0f} MiB); files of "
+          f"{'HEAD (a fresh clone)' if args.from_head else 'the working tree'}", flush=True)
     if size > LIMIT:
         print("too large for a call of the device tool", file=sys.stderr)
         return 1
