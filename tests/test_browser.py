@@ -447,3 +447,21 @@ def test_the_published_folder_is_a_static_site_anywhere(driver, asv_site, tmp_pa
         assert not _outside_requests(driver, base)
     finally:
         server.shutdown()
+
+
+def test_any_element_with_a_filter_attribute_follows_the_filters(driver, site):
+    """The convention other sections rely on (the scale section's SVG groups): data-K="v" is hidden when v
+    is unticked in filter K; a value the filter does not list stays shown."""
+    load(driver, site)
+    driver.execute_script(
+        "var svg = document.querySelector('svg');"
+        "['laptop', 'elsewhere'].forEach(function (m) {"
+        "  var g = document.createElementNS('http://www.w3.org/2000/svg', 'g');"
+        "  g.setAttribute('data-machine', m); g.setAttribute('data-framework', 'pytorch'); g.id = 'probe-' + m;"
+        "  g.innerHTML = '<circle cx=\"20\" cy=\"20\" r=\"4\"/>'; svg.appendChild(g); });")
+    driver.find_element("css selector", "input[data-filter=machine][value=laptop]").click()
+    hidden = driver.execute_script("return ['laptop', 'elsewhere'].map(function (m) {"
+                                   "  return document.getElementById('probe-' + m).classList.contains('off'); })")
+    assert hidden == [True, False]
+    driver.find_element("css selector", "input[data-filter=machine][value=laptop]").click()
+    assert not driver.execute_script("return document.getElementById('probe-laptop').classList.contains('off')")

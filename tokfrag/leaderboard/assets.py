@@ -4,8 +4,9 @@ Kept as strings, not package data files, so the page builds from any install of 
 The script sorts a table when a column header is clicked (missing values stay last) and
 hides every element (table rows and cells, plot points and lines, verdict rows) that carries a
 ``data-K`` attribute whose value is unticked in the filter ``K`` (``input[data-filter=K]``:
-device, machine, framework, backbone), and every element with a ``data-pipeline`` whose pipeline,
-backbone or framework does not contain the words of the search box; rows of class ``unmeasured``
+device, machine, framework, backbone; a value the filter does not list stays), and every element
+with a ``data-pipeline`` whose pipeline, backbone or framework does not contain the words of the
+search box; rows of class ``unmeasured``
 (nothing measured) stay hidden until the page's one ``#show-unmeasured`` box is ticked. Each
 section's ``.count`` says how many of its board rows are shown. The filters, the search and the
 last sort are kept in the address's fragment (``#machine=vm&q=video&sort=mnist-board.5.d``), so a
@@ -154,8 +155,9 @@ JS = r"""
     });
     return on;
   }
-  // Any element carrying data-K for a filter K is hidden when its value is unticked; any element with
-  // data-pipeline is hidden when the search text is not in its pipeline, backbone or framework.
+  // Any element carrying data-K for a filter K is hidden when its value is unticked (a value the filter does
+  // not list is never hidden); any element with data-pipeline is hidden when the search words are not all in
+  // its pipeline, backbone or framework.
   function filter() {
     var on = groups(), keys = Object.keys(on), q = search ? search.value.trim().toLowerCase() : "";
     var words = q ? q.split(/\s+/) : [], unmeasured = all !== null && all.checked;
@@ -163,7 +165,8 @@ JS = r"""
     document.querySelectorAll(selector).forEach(function (el) {
       if (el.hasAttribute("data-filter")) { return; }
       var show = keys.every(function (k) {
-        return !el.hasAttribute("data-" + k) || on[k].checked.indexOf(el.getAttribute("data-" + k)) >= 0;
+        var v = el.getAttribute("data-" + k);
+        return v === null || on[k].all.indexOf(v) < 0 || on[k].checked.indexOf(v) >= 0;
       });
       if (show && words.length && el.hasAttribute("data-pipeline")) {
         var text = ["pipeline", "backbone", "framework"].map(function (a) {

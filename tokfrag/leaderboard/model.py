@@ -19,8 +19,9 @@ benchmark or a malformed file is skipped with a ``LeaderboardWarning`` naming th
 
 Files: ``records`` (validation), ``defaults`` (defaulted parameters), ``aggregate`` (rows,
 cells, machines), ``scaling`` (cost-scaling points), ``pairs`` (head to head), ``board``
-(the data the page reads), ``verdicts`` (the sentences that open each section). This module
-puts them together: ``build``.
+(the data the page reads), ``view`` (the answer grids, per-machine ranking, verdict rows),
+``writeup`` (Markdown from the results). ``tokfrag.annotations`` marks excluded values. This
+module puts them together: ``build``.
 """
 
 from __future__ import annotations

@@ -4,8 +4,11 @@ Everything that comes from a results file passes through ``_e`` (HTML-escaped, q
 included) before it reaches the page. The page loads nothing: its style sheet and script are
 inline and allowed by their sha256 in a Content-Security-Policy that forbids everything else.
 
-Each dataset's section opens with its verdicts (``verdicts``), then the ranked table, the plot
-and the head-to-head tables with their intervals. Rows that measured nothing (every metric
+The page opens with the answer (``view.summary``: token − fragment and TensorFlow ÷ PyTorch per
+dataset, coloured by verdict, each cell linked to its pair). Each dataset's section follows: its
+verdicts as short rows (``view.verdict_rows``), the table ranked within each machine
+(``view.ranked``), the plot and the head-to-head tables with their intervals. Grouping and
+best-picking are ``view``'s; this module only writes HTML. Rows that measured nothing (every metric
 skipped, failed or missing: a GPU on a machine without one) come last and are hidden until the
 one "show N unmeasured combinations" box is ticked; timings whose samples spread more than
 ``stats.NOISY`` are flagged noisy. The statistical methods are named once, in the footer.
