@@ -103,8 +103,10 @@ def machine(board: Board, name: str) -> str:
         extra = [k for k in board.extra_params if k != "workers" and any(r.params.get(k) for r in rows)]
         columns = [c for c in COLUMNS if c.key in SHOWN]
         body = [[r.pipeline, FRAMEWORK_NAMES.get(r.params.get("framework", ""), ""), r.device]
-                + [r.params.get(k, "") for k in extra] + [_value(r.cells[c.key], c) for c in columns] for r in rows]
-        lines += ["", _table(["pipeline", "framework", "device"] + extra + [c.label for c in columns], body)]
+                + [r.params.get(k, "") for k in extra] + [str(r.cells["accuracy"].n or "")]
+                + [_value(r.cells[c.key], c) for c in columns] for r in rows]
+        lines += ["", "Each value: mean ± sd over the row's seeds; step times: asv's median of one batch.", "",
+                  _table(["pipeline", "framework", "device"] + extra + ["seeds"] + [c.label for c in columns], body)]
     return "\n".join(lines) + "\n"
 
 
