@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from conftest import needs
 from tokfrag import cli, machine
 
@@ -113,6 +115,7 @@ print("sum", int(tensorflow.reduce_sum(tensorflow.ones((2, 2)))), int(t.sum()), 
 NOISE = ("oneDNN", "absl", "not writable", "cpu_feature_guard", "I0000", "W0000", "E0000")
 
 
+@pytest.mark.slow
 @needs("pytorch", "tensorflow")
 def test_frameworks_keep_quiet_unless_verbose():
     """tokfrag's output is its own: no TensorFlow start-up lines, no PyTorch warning on read-only arrays
