@@ -193,3 +193,31 @@ def test_leaderboard_scale_section(tmp_path):
     assert "95% CI" in html and "▼ -20.0 [" in html
     assert scale_view.sections(Board(rows=[], machines={}, curves=[{**runs[0], "scale": ""}])) == ""
     json.dumps(runs)  # curve lines stay JSON
+
+
+def test_the_committed_scale_report_is_the_results():
+    """docs/scale-results.md is generated (`tokfrag publish --docs`) from the committed curves."""
+    from pathlib import Path
+
+    from tokfrag.leaderboard import model, writeup
+
+    repo = Path(__file__).resolve().parents[1]
+    board = model.build(repo / "results")
+    path = repo / "docs" / writeup.SCALE_DOC
+    if any(c.get("scale") for c in board.curves):
+        assert path.read_text(encoding="utf-8") == writeup.scale_doc(board), f"{path} is stale: tokfrag publish --docs"
+    else:
+        assert not path.exists(), f"{path} describes no committed result"
+
+
+def test_publish_exports_curves_and_the_scale_report(tmp_path, capsys):
+    from tokfrag.leaderboard import export, writeup
+    from tokfrag.leaderboard.board import Board
+
+    runs = fake_runs("width", ["width=32"], fragment={"default": [60, 61, 62], "width=32": [55, 55, 56]},
+                     token={"default": [40, 41, 42], "width=32": [30, 31, 33]})
+    board = Board(rows=[], machines={}, curves=runs)
+    assert json.loads(export.curves_to_json(board)) == runs
+    doc = writeup.scale_doc(board)
+    assert "### video" in doc and "width: width=32 -24.0 [-26.5, -21.5], width=64 -20.0" in doc
+    assert "video: no flip within the measured range (width)" in writeup.scale_answer(board)

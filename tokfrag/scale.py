@@ -296,7 +296,9 @@ def headline(dataset: str, found: list[tuple[Group, dict[str, Finding]]]) -> str
         return f"{dataset}: the verdict flips along {f.axis} under the {g.backbone} in {g.framework}{more}: " \
                f"{f.text.split(': ', 1)[1]}"
     moving = [(g, f) for g, fs in found for f in fs.values() if f.kind in ("widens", "narrows")]
-    axes = sorted({a for g, _ in found for a in g.axes})
+    axes = sorted({f.axis for _, fs in found for f in fs.values() if f.kind != "not measured"})
+    if not axes:
+        return f"{dataset}: token and fragment not both measured yet"
     text = f"{dataset}: no flip within the measured range ({', '.join(axes)})"
     if moving:
         text += "; " + "; ".join(f"under the {g.backbone} in {g.framework} the gap {f.kind} along {f.axis} (change "
@@ -306,6 +308,15 @@ def headline(dataset: str, found: list[tuple[Group, dict[str, Finding]]]) -> str
 
 def _machine_line(g: Group) -> str:
     return f"{g.backbone}, {g.framework}, {g.machine} ({g.device}), {g.seeds()} seeds"
+
+
+def headlines(curves: list[dict]) -> list[str]:
+    """One sentence per dataset of the grid (``headline``)."""
+    by: dict[str, list[Group]] = defaultdict(list)
+    for g in groups(curves):
+        by[g.dataset].append(g)
+    return [headline(d, [(g, {a: describe(a, g.axes[a]) for a in SCALE_AXES if a in g.axes}) for g in gs])
+            for d, gs in sorted(by.items())]
 
 
 def report(curves: list[dict]) -> str:

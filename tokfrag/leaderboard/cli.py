@@ -17,9 +17,10 @@ from . import export, writeup
 from .model import build
 from .render import FILENAME, write
 
-FORMATS = ("html", "csv", "json", "duels-csv", "duels-json")
+FORMATS = ("html", "csv", "json", "duels-csv", "duels-json", "curves-json", "scale-md")
 EXPORTS = {"csv": export.to_csv, "json": export.to_json, "duels-csv": export.duels_to_csv,
-           "duels-json": export.duels_to_json}
+           "duels-json": export.duels_to_json, "curves-json": export.curves_to_json,
+           "scale-md": lambda board: writeup.scale_doc(board)}
 
 
 def _warn(command: str, message: str) -> None:
@@ -52,7 +53,8 @@ def _run_asv_publish(repo: Path, conf: dict, results_dir: Path, html_dir: Path) 
 
 def cmd_publish(args) -> int:
     if args.output and args.format == "html":
-        raise UsageError("--output is for --format csv, json, duels-csv or duels-json; the page goes to --html DIR")
+        raise UsageError("--output is for the exports (--format csv, json, duels-*, curves-json, scale-md); the page "
+                         "goes to --html DIR")
     try:
         repo, conf = (None, {}) if args.results and args.html and args.no_asv else _asv_conf()
     except LeaderboardError as e:
@@ -131,14 +133,16 @@ def add_parsers(sub) -> None:
                     "results are skipped with a warning naming the file. With --format csv|json, print "
                     "the same table instead (for pandas), every seed's value included; with "
                     "--format duels-csv|duels-json, the head-to-head pairs with their 95% intervals "
-                    "and verdicts.",
+                    "and verdicts; with --format curves-json, every run's learning curve (the scale grid's "
+                    "and any other training run's); with --format scale-md, the scale grid's findings.",
         epilog="Examples: tokfrag publish; tokfrag publish --format csv --output board.csv, then in "
                "Python: pandas.read_csv('board.csv').")
     s.add_argument("--results", metavar="DIR", help="asv results folder (default: results_dir of asv.conf.json)")
     s.add_argument("--html", metavar="DIR", help="output folder (default: html_dir of asv.conf.json)")
     s.add_argument("--format", choices=FORMATS, default="html",
                    help="html: the page (default); csv or json: the table; duels-csv or duels-json: the "
-                        "head-to-head pairs with intervals and verdicts (to --output or stdout)")
+                        "head-to-head pairs with intervals and verdicts; curves-json: every run's learning curve; "
+                        "scale-md: the verdict at every scale, as Markdown (to --output or stdout)")
     s.add_argument("--output", metavar="FILE", help="csv/json exports: write to FILE instead of stdout")
     s.add_argument("--docs", action="store_true",
                    help="also write docs/results/<machine>.md (each machine's write-up) and the answer table of "

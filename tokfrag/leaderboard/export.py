@@ -115,3 +115,9 @@ def duels_to_json(board: Board) -> str:
 
 def duels_to_csv(board: Board) -> str:
     return _csv(duels(board))
+
+
+def curves_to_json(board: Board) -> str:
+    """Every run's learning curve (``tokfrag.curves``: one record per run with its machine, commit, pipeline,
+    scale point, seed, final accuracy, parameters, training FLOPs and ``curve``, the evaluations along it)."""
+    return _json(board.curves)

@@ -31,7 +31,7 @@ from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
 
-from .. import annotations, results
+from .. import annotations, curves, results
 from ..errors import LeaderboardError
 from .aggregate import KEY_ORDER, make_machine, make_rows
 from .board import Board, Cell, Duel, Machine, Row, ScalingPoint, parity_text
@@ -127,11 +127,15 @@ def build(results_dir: str | Path) -> Board:
     scaling = scaling_points(scaling_records)
     if not rows and not scaling:
         raise LeaderboardError(f"{results_dir}: no usable leaderboard results (see the warnings above)")
-    shown = {row.machine for row in rows} | {p.machine for p in scaling}
+    kept = curves.read(results_dir)
+    shown = {row.machine for row in rows} | {p.machine for p in scaling} | {c["machine"] for c in kept}
     commits = defaultdict(set)  # machine -> the commits of the results it shows
     for r in cells + scaling_records:
         if r.status == "ok":
             commits[r.machine].add(r.commit)
+    for c in kept:  # a machine of the scale grid only: the commits of its curves' results
+        commits[c["machine"]].update(h["commit"] for h in every.get(c["machine"], [])
+                                     if h["commit"].startswith(c["commit"]))
     machines = {name: make_machine(name, headers, machine_json.get(name, {}),
                                    [h for h in every[name] if h["commit"] in commits[name]])
                 for name, headers in sorted(newest.items()) if name in shown}
@@ -145,6 +149,4 @@ def build(results_dir: str | Path) -> Board:
                 for key, value in h["params"].items():
                     if key.startswith(results.DATA_PREFIX) and value:
                         data[key[len(results.DATA_PREFIX):]][name] = value
-    from .. import curves
-
-    return Board(rows, machines, extra, scaling, dict(data), curves=curves.read(results_dir))
+    return Board(rows, machines, extra, scaling, dict(data), curves=kept)
