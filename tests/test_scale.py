@@ -67,6 +67,7 @@ def test_video_grows_with_the_same_test_clips(tmp_path):
         mnist.training_split(2.0, seed=0)
 
 
+@pytest.mark.slow
 @needs("pytorch", "tensorflow")
 def test_a_data_point_trains_the_same_subset_in_both_frameworks(mnist):
     from tokfrag import training
