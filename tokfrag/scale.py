@@ -185,9 +185,10 @@ def describe(axis: str, points: list[Point]) -> Finding:
         return Finding(axis, kind, f"{axis}: no flip within the measured range ({span}); {better} better at "
                                    f"{len(shown)} of {len(points)} points, the gap {kind} from {where} "
                                    f"(change {fmt_diff(delta)})")
+    why = (f"the change, {fmt_diff(delta)}, is not separated from zero" if delta is not None and delta.has_interval
+           else "the change between the ends has no interval")
     return Finding(axis, "holds", f"{axis}: no flip within the measured range ({span}); {better} better at "
-                                  f"{len(shown)} of {len(points)} points (from {where}; the change, "
-                                  f"{fmt_diff(delta)}, is not separated from zero)")
+                                  f"{len(shown)} of {len(points)} points (from {where}; {why})")
 
 
 def _plain(axis: str, p: Point) -> str:
