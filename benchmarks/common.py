@@ -58,7 +58,8 @@ _CONTEXTS: dict = {}
 def spec_for(pipeline: str, seed: int | None = None):
     """The pipeline's spec, with ``seed`` (default: the spec's own) and the smoke budget if set."""
     spec = catalog.get_pipeline(pipeline)
-    overrides = ({"epochs": 1} if SMOKE else {}) | ({} if seed is None else {"seed": int(seed)})
+    # a budget in steps (a scale point's) is a budget too: the smoke run trains one epoch of every pipeline
+    overrides = ({"epochs": 1, "steps": 0} if SMOKE else {}) | ({} if seed is None else {"seed": int(seed)})
     return with_overrides(spec, **overrides) if overrides else spec
 
 

@@ -52,7 +52,7 @@ def test_quick_smoke_run_on_mnist(tmp_path, mnist):
     r = subprocess.run(
         [sys.executable, "-m", "asv", "run", "--python=same", "--quick", "--set-commit-hash", sha.stdout.strip(),
          "--machine", "smoke", "--config", str(conf), "--show-stderr",
-         "-b", r"Training\.track_accuracy\(.*'mnist/", "-b", r"Step\.time_train_step\(.*'mnist/"],
+         "-b", r"^bench_pipelines\.Training\.track_accuracy\(.*'mnist/", "-b", r"Step\.time_train_step\(.*'mnist/"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=1200)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
     df = results_frame(tmp_path / "results")
