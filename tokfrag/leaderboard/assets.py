@@ -58,6 +58,13 @@ td.name { display: table-cell; }
 .rep-fragment { color: var(--fragment); font-weight: 600; }
 .duo { display: flex; flex-wrap: wrap; gap: 10px 28px; align-items: flex-start; }
 figure { margin: 8px 0 0; }
+.scale .plots { display: flex; flex-wrap: wrap; gap: 4px 18px; align-items: flex-start; }
+.scale .plots figure { margin: 4px 0 0; }
+.scale-legend { list-style: none; padding: 0; margin: 10px 0 0; max-width: 300px; }
+.scale-legend li { margin: 2px 0; }
+.scale-legend svg { vertical-align: middle; }
+.scale .headline { font-weight: 600; max-width: 1100px; }
+.scale-point:focus { outline: 2px solid var(--accent); }
 figcaption { color: var(--mute); font-size: 11px; max-width: 520px; }
 svg text { font: 10px system-ui, sans-serif; fill: var(--fg); }
 svg .axis { stroke: var(--mute); }

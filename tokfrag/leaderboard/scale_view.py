@@ -136,10 +136,10 @@ def plot(dataset: str, groups: list[sc.Group], axis: str) -> str:
                      f"{label} {_si(x)}; token - fragment here {sc.fmt_diff(p.diff)} pts")
             shape = (f'<rect x="{px(x) - 3:.1f}" y="{py(s.mean) - 3:.1f}" width="6" height="6"'
                      if g.framework == "tensorflow" else f'<circle cx="{px(x):.1f}" cy="{py(s.mean):.1f}" r="3"')
-            marks.append(f'{shape} tabindex="0" class="point"><title>{_e(title)}</title>'
+            marks.append(f'{shape} tabindex="0" class="scale-point"><title>{_e(title)}</title>'
                          f'{"</rect>" if g.framework == "tensorflow" else "</circle>"}')
         dash = f' stroke-dasharray="{DASH.get(g.backbone, "")}"' if DASH.get(g.backbone) else ""
-        out.append(f'<g {_attrs(g)} data-representation="{rep}" class="series" fill="{colour}">'
+        out.append(f'<g {_attrs(g)} data-representation="{rep}" class="scale-series" fill="{colour}">'
                    f'{_band([(x, s) for x, s, _ in pts], px, py)}'
                    f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="1.6"{dash}/>'
                    f'{"".join(marks)}</g>')
@@ -177,8 +177,8 @@ def legend(groups: list[sc.Group]) -> str:
             items.append(f'<li {_attrs(g)} data-representation="{rep}"><svg width="28" height="10" aria-hidden="true">'
                          f'<line x1="0" y1="5" x2="28" y2="5" stroke="{COLOUR[rep]}" stroke-width="1.6"{dash}/>'
                          f'{mark}</svg> {_e(_series_name(g, rep, machines))}</li>')
-    return ('<ul class="legend">' + "".join(items) + '<li class="note">band: 95% interval of the mean over seeds; '
-            'dotted: the longest budget run\'s own learning curve</li></ul>')
+    return ('<ul class="scale-legend">' + "".join(items) + '<li class="note">band: 95% interval of the mean over '
+            'seeds; dotted: the longest budget run\'s own learning curve</li></ul>')
 
 
 def _verdict_cell(p: sc.Point) -> str:
@@ -208,7 +208,7 @@ def table(groups: list[sc.Group]) -> str:
         rows.append(f'<tr {_attrs(g)}><th>{_e(g.backbone)} · {_e(FW.get(g.framework, g.framework))}'
                     f'<br><small class="note">{_e(g.machine)} · {_e(g.device)} · {g.seeds()} seeds</small></th>'
                     f'{"".join(cells)}</tr>')
-    return (f'<div class="scroll"><table class="scale-table"><thead><tr><th>token - fragment, points '
+    return (f'<div class="scroll"><table class="scale-table sum-accuracy"><thead><tr><th>token - fragment, points '
             f'(95% CI)</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
 
 
