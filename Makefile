@@ -19,7 +19,7 @@ help:
 	@echo "make test-fast  the fast tier: no slow or browser tests, one pipeline's parity (before make test)"
 	@echo "make bench-perf  the performance subset: compiled steps, bf16, MFU, peak, cost scaling (~40 min on 2 cores)"
 	@echo "make bench-backbones  every pipeline under all four backbones, 3 seeds (~2 h 10 min on 2 cores)"
-	@echo "make bench-scale  the scale grid: data, width and budget points with learning curves, 3 seeds (~2.5 h on 2 cores)"
+	@echo "make bench-scale  the scale grid: data, width and budget points with learning curves, 3 seeds (hours: see docs/scale.md)"
 	@echo "make bench-workers  every default pipeline on 1 and 2 data-parallel workers (DDP, tf.distribute)"
 	@echo "make bench-full  everything, bench_perf in full (every pipeline x mode x precision): hours on 2 cores"
 	@echo "make parity  check PyTorch/TensorFlow equivalence for every pipeline"
@@ -108,9 +108,12 @@ clean:
 	rm -rf html .asv datasets/cache web/node_modules
 
 # The scale grid (bench_scale: data, width and budget points, 3 seeds, transformer and cnn, learning
-# curves): one `tokfrag bench --scale DATASET:BACKBONE` per part, each under an hour on 2 cores, adding
-# to the same commit's results; then publish. SCALE_PARTS selects parts (e.g. SCALE_PARTS=video:cnn).
-SCALE_PARTS ?= video:transformer video:cnn text:transformer text:cnn mnist:transformer mnist:cnn
+# curves): one `tokfrag bench --scale DATASET[:BACKBONE[:AXIS]]` per part, adding to the same commit's
+# results; then publish. Measured on vm-b76e94 (2-core AMD EPYC, AVX2; each part on one core while the
+# other did other work): video:cnn 76 min, video:transformer about 2 h (its budget=4 runs alone ~50 min),
+# so the transformer's parts go by axis. SCALE_PARTS selects parts (e.g. SCALE_PARTS=video:cnn).
+SCALE_PARTS ?= video:transformer:data video:transformer:width video:transformer:budget video:cnn \
+	text:transformer:data text:transformer:width text:transformer:budget text:cnn mnist:transformer mnist:cnn
 
 bench-scale: data
 	@for part in $(SCALE_PARTS); do echo "== scale part $$part"; $(TOKFRAG) bench --seeds $(SEEDS) --scale $$part || exit 1; done

@@ -222,3 +222,25 @@ def test_publish_exports_curves_and_the_scale_report(tmp_path, capsys):
     doc = writeup.scale_doc(board)
     assert "### video" in doc and "width: width=32 -24.0 [-26.5, -21.5], width=64 -20.0" in doc
     assert "video: no flip within the measured range (width)" in writeup.scale_answer(board)
+
+
+def test_scale_parts_split_the_grid_by_axis():
+    import re
+
+    from tokfrag import cli
+
+    def combos(part):
+        regexes = cli.scale_selection(part)
+        names = [f"bench_scale.Training.track_accuracy('{fw}', '{p}', '{b}', '{pt}', 'cpu', {s})"
+                 for fw in ("pytorch", "tensorflow") for p in ("video/fragment", "video/token", "mnist/token")
+                 for b in spec.BACKBONES for pt in spec.scale_points() for s in (0, 1, 2)]
+        return {n for n in names if any(re.search(r, n) for r in regexes)}
+
+    whole = combos("video:transformer")
+    axes = [combos(f"video:transformer:{a}") for a in spec.SCALE_AXES]
+    assert set().union(*axes) == whole and sum(map(len, axes)) == len(whole)  # a partition: nothing twice
+    assert len(whole) == 2 * 3 * 7 + 2 * 3 * 2  # 2 pipelines x 3 seeds x 7 points, and the TensorFlow cross-check
+    assert all("mnist" not in n and "'cnn'" not in n for n in whole)
+    assert all("'pytorch'" in n for n in combos("video:cnn"))  # the cross-check is the transformer's
+    with pytest.raises(cli.UsageError, match="DATASET"):
+        cli.scale_selection("video:transformer:depth")

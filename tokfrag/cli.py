@@ -127,34 +127,40 @@ PERF_BENCHMARKS = [
 
 
 def scale_selection(part: str) -> list[str]:
-    """The asv -b regexes of one part of the scale grid, ``DATASET`` or ``DATASET:BACKBONE``: the grid's
-    points (and "default") of the dataset's pipelines in ``spec.SCALE_FRAMEWORK`` under the backbone (or
-    each of ``spec.SCALE_BACKBONES``), the cross-check subset in the other framework with the transformer,
-    and the points' sizes."""
+    """The asv -b regexes of one part of the scale grid, ``DATASET[:BACKBONE[:AXIS]]``: the grid's points
+    of the dataset's pipelines in ``spec.SCALE_FRAMEWORK`` under the backbone (or each of
+    ``spec.SCALE_BACKBONES``), on the axis (or all three; the default point, which the axes share, goes
+    with the whole grid or with the data axis), the cross-check subset in the other framework with the
+    transformer (with the whole grid, or with the axis of each of its points), and the points' sizes."""
     import re
 
     from . import spec
 
-    dataset, _, backbone = part.partition(":")
-    if dataset not in spec.SCALE_GRID:
-        raise UsageError(f"--scale {part}: no scale grid for {dataset!r}; datasets with one: "
-                         f"{', '.join(spec.SCALE_GRID)} (DATASET or DATASET:BACKBONE)")
+    grammar = f"DATASET[:BACKBONE[:AXIS]], e.g. video:cnn:budget; datasets {', '.join(spec.SCALE_GRID)}, " \
+              f"backbones {', '.join(spec.BACKBONES)}, axes {', '.join(spec.SCALE_AXES)}"
+    dataset, backbone, axis, *rest = part.split(":") + ["", "", ""]
+    if dataset not in spec.SCALE_GRID or any(rest) or (backbone and backbone not in spec.BACKBONES) \
+            or (axis and axis not in spec.SCALE_AXES):
+        raise UsageError(f"--scale {part}: expected {grammar}")
     backbones = [backbone] if backbone else list(spec.SCALE_BACKBONES)
-    if any(b not in spec.BACKBONES for b in backbones):
-        raise UsageError(f"--scale {part}: unknown backbone {backbone!r}; valid: {', '.join(spec.BACKBONES)}")
+
+    def on_axis(points):
+        return [p for p in points if not axis or spec.parse_point(p)[0] == axis
+                or (p == spec.DEFAULT_POINT and axis == "data")]
 
     def alt(xs):
         return "(" + "|".join(re.escape(x) for x in xs) + ")"
 
-    points = [spec.DEFAULT_POINT, *spec.SCALE_GRID[dataset]]
+    points = on_axis([spec.DEFAULT_POINT, *spec.SCALE_GRID[dataset]])
     pipe = rf"'{re.escape(dataset)}/(fragment|token)'"
     out = [rf"^bench_scale\.Training\.track_accuracy\('{spec.SCALE_FRAMEWORK}', {pipe}, '{alt(backbones)}', "
            rf"'{alt(points)}', 'cpu', \d+\)$",
            rf"^bench_scale\.Size\.track_\w+\({pipe}, '{alt(backbones)}', '{alt(points)}'\)$"]
     cross = spec.SCALE_CROSS_CHECK
-    if cross["backbone"] in backbones:
+    checked = on_axis(list(cross["points"]))
+    if cross["backbone"] in backbones and checked:
         out.append(rf"^bench_scale\.Training\.track_accuracy\('{cross['framework']}', {pipe}, "
-                   rf"'{cross['backbone']}', '{alt(cross['points'])}', 'cpu', \d+\)$")
+                   rf"'{cross['backbone']}', '{alt(checked)}', 'cpu', \d+\)$")
     return out
 
 
@@ -368,9 +374,10 @@ def parser() -> argparse.ArgumentParser:
                    help="run only the performance subset of bench_perf (the CPU matmul peak, every pipeline's "
                         "compiled step, all modes and precisions with MFU for video/fragment, bf16 accuracy of "
                         "mnist/fragment, cost scaling); about 40 min on 2 cores")
-    s.add_argument("--scale", action="append", metavar="DATASET[:BACKBONE]",
+    s.add_argument("--scale", action="append", metavar="DATASET[:BACKBONE[:AXIS]]",
                    help="run one part of the scale grid (bench_scale: data, width and budget points with their "
-                        "learning curves; tokfrag.spec.SCALE_GRID), e.g. --scale video:cnn; repeatable. "
+                        "learning curves; tokfrag.spec.SCALE_GRID), e.g. --scale video:cnn or --scale "
+                        "video:transformer:budget (the default point goes with the data axis); repeatable. "
                         "make bench-scale runs every part")
     from .continuous import add_against_arguments
 
