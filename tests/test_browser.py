@@ -355,8 +355,11 @@ def test_the_committed_page_opens_with_the_answer(driver, asv_site):
     link = driver.find_element("css selector", "#answer td.v-b a")
     target = link.get_attribute("href").split("#")[1]
     link.click()
-    assert driver.execute_script(f"var r = document.getElementById('{target}').getBoundingClientRect();"
-                                 "return r.top >= 0 && r.bottom <= window.innerHeight")
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 10).until(lambda d: d.execute_script(  # a loaded machine scrolls late
+        f"var r = document.getElementById('{target}').getBoundingClientRect();"
+        "return r.top >= 0 && r.bottom <= window.innerHeight"))
     driver.set_window_size(1500, driver.execute_script("return document.documentElement.scrollHeight") + 100)
     driver.execute_script("window.scrollTo(0, 0)")
     _screenshot(driver, "leaderboard-committed.png")
