@@ -231,6 +231,18 @@ def phases(device: str, pipelines: list[str]) -> list[dict]:
     return out
 
 
+def kill_session(sid: int, sig: int) -> None:
+    """Signal every process of session ``sid`` (asv, started as a session leader, and the benchmark
+    processes it starts, each in a process group of its own), so none keeps the device after its phase."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) == sid:
+                os.kill(int(stat.parent.name), sig)
+        except (OSError, ValueError, IndexError):
+            pass
+
+
 def run_asv(cmd: list[str], env: dict, timeout: float) -> int | None:
     """asv, its output copied line by line to stdout and the log; None when stopped at ``timeout``."""
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -247,12 +259,13 @@ def run_asv(cmd: list[str], env: dict, timeout: float) -> int | None:
     try:
         rc = proc.wait(timeout=max(timeout, 1))
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGTERM)
+        kill_session(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            pass
+        kill_session(proc.pid, signal.SIGKILL)  # asv's benchmark processes too: they have process groups of their own
+        proc.wait()
         rc = None
     reader.join(timeout=5)
     return rc
