@@ -175,6 +175,12 @@ def test_compute_matched_interpolates_the_token_at_the_fragment_budgets():
     assert m[0].diff.estimate == pytest.approx(50 + 10 * w - 60)
     targets = {t.representation: t for t in scale.target(g)}
     assert targets["fragment"].reached_at == "budget=4" and targets["token"].reached_at is None
+    assert targets["fragment"].text.startswith("fragment reaches the 80% target at budget=4")
+    assert targets["token"].text.startswith("token never reaches the 80% target; best 70.0%")
+    wide = fake_runs("data", ["data=4"], fragment={"default": [60, 60, 60], "data=4": [81, 82, 83]},
+                     token={"default": [50, 50, 50], "data=4": [60, 60, 60]})
+    (t,) = [t for t in scale.target(scale.groups(wide)[0]) if t.representation == "fragment"]
+    assert t.reached_at is None and t.elsewhere == ("data=4",) and "at data=4, at no budget point" in t.text
     assert targets["token"].best == 70 and targets["token"].best_at == "budget=4"
 
 

@@ -258,8 +258,25 @@ def compute_matched(g: Group) -> list[Matched]:
 class Target:
     representation: str
     reached_at: str | None  # the smallest budget point whose mean accuracy reaches the target
+
     best: float  # the best mean accuracy anywhere in the group's grid
     best_at: str
+    goal: float | None = None  # the dataset's target accuracy, %
+    elsewhere: tuple = ()  # the other points (data, width) whose mean accuracy reaches it
+
+    @property
+    def text(self) -> str:
+        """What the representation reached, in words."""
+        best = f"best {self.best:.1f}% (mean over seeds) at {self.best_at}"
+        if self.goal is None:
+            return f"{self.representation}: {best}"
+        goal = f"the {self.goal:g}% target"
+        if self.reached_at:
+            return f"{self.representation} reaches {goal} at {self.reached_at}; {best}"
+        if self.elsewhere:
+            return (f"{self.representation} reaches {goal} at {', '.join(self.elsewhere)}, at no budget point; "
+                    f"{best}")
+        return f"{self.representation} never reaches {goal}; {best}"
 
 
 def target(g: Group) -> list[Target]:
@@ -284,7 +301,9 @@ def target(g: Group) -> list[Target]:
                 if s is not None and s.mean >= goal:
                     reached = "budget=1" if p.label == DEFAULT_POINT else p.label
                     break
-        out.append(Target(rep, reached, means[best_at], best_at))
+        elsewhere = tuple(lbl for lbl, m in means.items() if goal is not None and m >= goal
+                          and not lbl.startswith("budget") and lbl != DEFAULT_POINT)
+        out.append(Target(rep, reached, means[best_at], best_at, goal, elsewhere))
     return out
 
 
@@ -347,7 +366,6 @@ def report(curves: list[dict]) -> str:
                 out.append("  - at equal training FLOPs (token " + INTERPOLATED + "): " + "; ".join(
                     f"{m.flops:.3g} FLOPs ({m.fragment_label} of the fragment) {fmt_diff(m.diff)}" for m in matched))
             for t in target(g):
-                reached = f"reaches the target at {t.reached_at}" if t.reached_at else "never reaches the target"
-                out.append(f"  - {t.representation} {reached}; best {t.best:.1f}% (mean over seeds) at {t.best_at}")
+                out.append(f"  - {t.text}")
         out.append("")
     return "\n".join(out)

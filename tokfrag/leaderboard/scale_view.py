@@ -224,8 +224,7 @@ def findings(groups: list[sc.Group]) -> tuple[str, list[tuple[sc.Group, dict[str
                 f"{_e(_si(m.flops))} FLOPs ({_e(m.fragment_label)} of the fragment): {_e(sc.fmt_diff(m.diff))}"
                 for m in matched) + "</li>")
         for t in sc.target(g):
-            reached = f"reaches the target at {t.reached_at}" if t.reached_at else "never reaches the target"
-            bullets.append(f"<li>{_e(t.representation)} {reached}; best {t.best:.1f}% (mean) at {_e(t.best_at)}</li>")
+            bullets.append(f"<li>{_e(t.text)}</li>")
         items.append(f'<li {_attrs(g)}><b>{_e(g.backbone)} · {_e(FW.get(g.framework, g.framework))}</b> '
                      f'<small class="note">{_e(g.machine)} · {_e(g.device)} · {g.seeds()} seeds</small>'
                      f'<ul>{"".join(bullets)}</ul></li>')
