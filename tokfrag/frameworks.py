@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import os
 
 from .errors import UnknownName
@@ -91,10 +92,9 @@ def quiet() -> None:
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     for module in QUIET_MODULES:
         warnings.filterwarnings("ignore", module=module)
-    if importlib.util.find_spec("absl") is not None:
-        import absl.logging
-
-        absl.logging.set_verbosity(absl.logging.ERROR)
+    # absl (TensorFlow's logging library) logs through Python's "absl" logger: quieted without importing it,
+    # so the core imports nothing that only TensorFlow brings
+    logging.getLogger("absl").setLevel(logging.ERROR)
 
 
 def get(framework: str):
