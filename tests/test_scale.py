@@ -250,3 +250,15 @@ def test_scale_parts_split_the_grid_by_axis():
     assert all("'pytorch'" in n for n in combos("video:cnn"))  # the cross-check is the transformer's
     with pytest.raises(cli.UsageError, match="DATASET"):
         cli.scale_selection("video:transformer:depth")
+
+
+def test_the_other_framework_checks_the_grid_at_its_points():
+    runs = fake_runs("width", ["width=32"], fragment={"default": [60, 61, 62], "width=32": [55, 55, 56]},
+                     token={"default": [40, 41, 42], "width=32": [30, 31, 33]})
+    tf = [{**r, "framework": "tensorflow", "accuracy": r["accuracy"] + 0.5 * (r["seed"] - 1)}
+          for r in runs if r["scale"] == "width=32"]
+    gs = scale.groups(runs + tf)
+    assert [g.framework for g in gs if g.axes] == ["pytorch"]  # single points: no axis of their own
+    (line,) = scale.cross_check(gs)
+    assert line.startswith("tensorflow cross-check (transformer, width=32; 6 runs): tensorflow - pytorch accuracy "
+                           "+0.0 [")

@@ -330,6 +330,27 @@ def _machine_line(g: Group) -> str:
     return f"{g.backbone}, {g.framework}, {g.machine} ({g.device}), {g.seeds()} seeds"
 
 
+def cross_check(gs: list[Group], main: str = "pytorch") -> list[str]:
+    """Each other framework's runs against ``main``'s at the same pipeline, point and seed: their accuracy
+    difference, paired by run, with its 95% interval (the grid runs in one framework, the other checks it)."""
+    def key(r):
+        return r["representation"], r["scale"], str(r["seed"])
+
+    out = []
+    for g in gs:
+        if g.framework == main:
+            continue
+        ref = {key(r): float(r["accuracy"]) for h in gs if h.framework == main and
+               (h.machine, h.device, h.dataset, h.backbone) == (g.machine, g.device, g.dataset, g.backbone)
+               for r in h.runs}
+        d = stats.paired({key(r): float(r["accuracy"]) for r in g.runs}, ref)
+        if d is not None:
+            points = ", ".join(sorted({r["scale"] for r in g.runs}))
+            out.append(f"{g.framework} cross-check ({g.backbone}, {points}; {d.n} runs): {g.framework} - {main} "
+                       f"accuracy {fmt_diff(d)} points, paired by pipeline, point and seed.")
+    return out
+
+
 def headlines(curves: list[dict]) -> list[str]:
     """One sentence per dataset of the grid (``headline``)."""
     by: dict[str, list[Group]] = defaultdict(list)
@@ -353,6 +374,8 @@ def report(curves: list[dict]) -> str:
            "a flip needs intervals that exclude zero on both sides.", ""]
     for dataset, dgs in sorted(by.items()):
         dgs.sort(key=lambda g: (g.backbone != "transformer", g.backbone, g.framework, g.machine))
+        checks = cross_check(dgs)
+        dgs = [g for g in dgs if g.axes]  # a cross-check of single points has no axis: its line follows
         found = [(g, {a: describe(a, g.axes[a]) for a in SCALE_AXES if a in g.axes}) for g in dgs]
         out += [f"### {dataset}", "", f"**{headline(dataset, found)}**", ""]
         for g, fs in found:
@@ -367,5 +390,6 @@ def report(curves: list[dict]) -> str:
                     f"{m.flops:.3g} FLOPs ({m.fragment_label} of the fragment) {fmt_diff(m.diff)}" for m in matched))
             for t in target(g):
                 out.append(f"  - {t.text}")
+        out += [f"- {c}" for c in checks]
         out.append("")
     return "\n".join(out)

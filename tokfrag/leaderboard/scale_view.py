@@ -235,8 +235,7 @@ def _coverage(groups: list[sc.Group]) -> str:
     """Which framework ran which points: the grid in one, the cross-check in the other."""
     by_fw: dict[str, set] = defaultdict(set)
     for g in groups:
-        for pts in g.axes.values():
-            by_fw[g.framework].update(p.label for p in pts)
+        by_fw[g.framework].update(r["scale"] for r in g.runs)
     if len(by_fw) < 2:
         return f"All points in {', '.join(FW.get(f, f) for f in by_fw)}."
     main = max(by_fw, key=lambda f: len(by_fw[f]))
@@ -254,8 +253,9 @@ def sections(board: Board) -> str:
     for g in groups:
         by_dataset[g.dataset].append(g)
     out = []
-    for dataset, gs in sorted(by_dataset.items()):
-        gs.sort(key=lambda g: (g.backbone != "transformer", g.backbone, g.framework, g.machine, g.device))
+    for dataset, every in sorted(by_dataset.items()):
+        every.sort(key=lambda g: (g.backbone != "transformer", g.backbone, g.framework, g.machine, g.device))
+        gs = [g for g in every if g.axes]  # a cross-check of single points has no axis: said below
         bullets, found = findings(gs)
         plots = "".join(f"<figure>{svg}</figure>" for svg in (plot(dataset, gs, a) for a in AXES) if svg)
         out.append(f'<section data-dataset="scale-{_e(dataset)}" id="scale-{_e(dataset)}" class="scale">'
@@ -265,6 +265,7 @@ def sections(board: Board) -> str:
                    f'<details><summary>Along each axis</summary>{bullets}</details>'
                    f'<p class="note">Differences are final test accuracy, token - fragment, paired by seed '
                    f'({_e(stats.METHOD_PAIRED)}); ▲ token better, ▼ fragment better, the rest not separated. '
-                   f'A flip needs both sides\' intervals to exclude zero. {_e(_coverage(gs))} Training seconds '
-                   f'are not shown: the grid may share its cores, and FLOPs do not depend on it.</p></section>')
+                   f'A flip needs both sides\' intervals to exclude zero. {_e(_coverage(every))} '
+                   f'{_e(" ".join(sc.cross_check(every)))} Training seconds are not shown: the grid may share '
+                   f'its cores, and FLOPs do not depend on it.</p></section>')
     return "".join(out)
