@@ -8,9 +8,7 @@ every timed call.
 
 from __future__ import annotations
 
-import os
-
-from tokfrag import catalog, frameworks, steady
+from tokfrag import catalog, config, frameworks, steady
 from tokfrag.spec import PIPELINES, with_overrides
 
 FRAMEWORKS = list(frameworks.FRAMEWORKS)
@@ -19,35 +17,27 @@ DEVICES = list(frameworks.DEVICES)
 
 def pipeline_names() -> list[str]:
     """The pipeline parameter of the suite: every default pipeline, or with $TOKFRAG_DATASETS
-    (comma-separated; `tokfrag bench --dataset NAME`, repeatable, sets it) those of the datasets
-    named there, embedded or prepared of one's own (``<name>/fragment``, ``<name>/token``)."""
-    raw = os.environ.get("TOKFRAG_DATASETS", "")
-    names = [n.strip() for n in raw.split(",") if n.strip()]
+    (``tokfrag.config.datasets``; `tokfrag bench --dataset NAME`, repeatable, sets it) those of the
+    datasets named there, embedded or prepared of one's own (``<name>/fragment``, ``<name>/token``)."""
+    names = config.datasets()
     if not names:
         return list(PIPELINES)
-    return [p for n in dict.fromkeys(names) for p in catalog.pipelines_of(n)]
+    return [p for n in names for p in catalog.pipelines_of(n)]
 
 
 PIPELINE_NAMES = pipeline_names()
 
 # TOKFRAG_SMOKE=1 shrinks the training budget to one epoch: for the CI smoke run only.
-SMOKE = os.environ.get("TOKFRAG_SMOKE") == "1"
-DEFAULT_SEEDS = 3  # the fewest that give an interval; `tokfrag bench --seeds N` sets $TOKFRAG_SEEDS
+SMOKE = config.smoke()
+DEFAULT_SEEDS = config.DEFAULT_SEEDS  # `tokfrag bench --seeds N` sets $TOKFRAG_SEEDS
 
 
 def seeds() -> list[int]:
-    """The training seeds of this run: 0 .. $TOKFRAG_SEEDS - 1 (default 3).
+    """The training seeds of this run: 0 .. $TOKFRAG_SEEDS - 1 (default 3; ``tokfrag.config.seeds``).
 
     A seed drives a run's initial weights, batch order and augmentation shifts, the same in
     both frameworks; the token codebooks keep their own fixed seed (``Codebook.seed``)."""
-    raw = os.environ.get("TOKFRAG_SEEDS", "")
-    try:
-        n = int(raw) if raw else DEFAULT_SEEDS
-    except ValueError:
-        raise ValueError(f"TOKFRAG_SEEDS={raw!r}: expected a whole number of seeds, 1 or more") from None
-    if n < 1:
-        raise ValueError(f"TOKFRAG_SEEDS={raw!r}: expected a whole number of seeds, 1 or more")
-    return list(range(n))
+    return list(range(config.seeds()))
 
 
 SEEDS = seeds()

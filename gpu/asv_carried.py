@@ -9,15 +9,16 @@ everything else is asv's own code, writing asv's own results files.
 
 from __future__ import annotations
 
-import os
 import sys
 
 
 def carried_repo():
     from asv.repo import NoRepository
 
-    sha = os.environ["TOKFRAG_COMMIT_SHA"]
-    date_ms = int(os.environ["TOKFRAG_COMMIT_DATE_MS"])
+    from tokfrag import config
+
+    sha = config.commit_sha()
+    date_ms = config.commit_date_ms()
 
     class CarriedCommit(NoRepository):
         """The one commit whose tree is here: asv may ask its hash, name and date, nothing else."""

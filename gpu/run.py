@@ -49,6 +49,11 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+try:  # the TOKFRAG_* variables (tokfrag.config: the standard library only)
+    from tokfrag import config
+except ImportError:  # before the first run installs tokfrag here: the checkout's own copy
+    sys.path.append(str(ROOT))
+    from tokfrag import config
 START = time.monotonic()
 LARGEST = "video/fragment"  # the largest default pipeline (most FLOPs per sample): bench_perf's subject
 PERF_ORDER = [("default", "fp32"), ("default", "bf16"), ("compiled", "fp32"), ("compiled", "bf16")]
@@ -93,8 +98,8 @@ def bootstrap(args, argv: list[str]) -> None:
                    stdout=subprocess.DEVNULL)
     log(f"installed tokfrag (no dependencies) into {site} in {elapsed():.0f} s")
     env["ASV_PYTHONPATH"] = env["PYTHONPATH"]  # asv drops PYTHONPATH in its benchmark processes, keeps this
-    env["TOKFRAG_GPU_SITE"] = str(site)
-    env["TOKFRAG_GPU_START"] = str(time.time() - elapsed())
+    config.GPU_SITE.set(site, env)
+    config.GPU_START.set(time.time() - elapsed(), env)
     os.execve(sys.executable, [sys.executable, str(Path(__file__).resolve()), *argv], env)
 
 
@@ -104,8 +109,8 @@ _LOG: list = []  # the open log file, once the machine's folder is known; lines 
 
 
 def elapsed() -> float:
-    started = os.environ.get("TOKFRAG_GPU_START")
-    return time.time() - float(started) if started else time.monotonic() - START
+    started = config.gpu_start()
+    return time.time() - started if started is not None else time.monotonic() - START
 
 
 def log(msg: str) -> None:
@@ -329,10 +334,10 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         ap.error(f"unknown phase(s) {', '.join(unknown)}; valid: {', '.join(PHASES)}")
 
-    if os.environ.get("TOKFRAG_GPU_SITE") != str(Path(args.site).resolve()):
+    if config.gpu_site() != Path(args.site).resolve():
         bootstrap(args, argv)  # re-runs this script; never returns
 
-    os.environ["TOKFRAG_DATA"] = str(ROOT / "datasets" / "cache")
+    config.DATA.set(ROOT / "datasets" / "cache")
     versions = {}
     for mod in NEEDED:
         try:
@@ -361,11 +366,14 @@ def main(argv: list[str] | None = None) -> int:
     log("machine record: " + ", ".join(f"{k}={extras[k]}" for k in ("gpu", "gpu_driver", "cuda", "pytorch_gpu",
                                                                        "torch") if k in extras))
     session = uuid.uuid4().hex
-    env = dict(os.environ, TOKFRAG_RUN=session, TOKFRAG_SEEDS="1", TOKFRAG_COMMIT_SHA=info["sha"],
-               TOKFRAG_COMMIT_DATE_MS=str(info["date_ms"]), PYTHONUNBUFFERED="1",
-               TOKFRAG_DATASETS=",".join(sorted({PIPELINES[p].dataset.name for p in pipelines if p in PIPELINES})))
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    for var, value in ((config.RUN, session), (config.SEEDS, 1), (config.COMMIT_SHA, info["sha"]),
+                       (config.COMMIT_DATE_MS, info["date_ms"]),
+                       (config.DATASETS, ",".join(sorted({PIPELINES[p].dataset.name for p in pipelines
+                                                          if p in PIPELINES})))):
+        var.set(value, env)
     if args.smoke:
-        env["TOKFRAG_SMOKE"] = "1"
+        config.SMOKE.set(1, env)
     base = [sys.executable, str(ROOT / "gpu" / "asv_carried.py"), "run", "--python=same", "--set-commit-hash",
             info["sha"], "--machine", name, "--show-stderr", "--record-samples", "--launch-method", "spawn"]
     if args.smoke:

@@ -11,7 +11,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from . import __version__
+from . import __version__, config
 from .errors import GitError, UsageError, printable
 
 # --- prepare --------------------------------------------------------------------------
@@ -176,12 +176,12 @@ def cmd_bench(args) -> int:
     if args.seeds is not None:
         if args.seeds < 1:
             raise UsageError(f"--seeds {args.seeds}: a run needs at least 1 seed (3 give an interval)")
-        os.environ["TOKFRAG_SEEDS"] = str(args.seeds)  # read by the suite (benchmarks/common.py)
+        config.SEEDS.set(args.seeds)  # read by the suite (benchmarks/common.py)
     selected = list(dict.fromkeys(args.dataset or spec.datasets()))
     for name in selected:
         catalog.pipelines_of(name)  # an unknown or unprepared dataset: the error says how to prepare it
     if args.dataset:
-        os.environ["TOKFRAG_DATASETS"] = ",".join(selected)  # read by the suite (benchmarks/common.py)
+        config.DATASETS.set(",".join(selected))  # read by the suite (benchmarks/common.py)
     if args.against:
         from .continuous import run_args
 
@@ -215,12 +215,13 @@ def cmd_bench(args) -> int:
     else:
         selection = args.bench or (PERF_BENCHMARKS if args.perf else [] if args.full else DEFAULT_BENCHMARKS)
     cmd = base + [a for b in selection for a in ("-b", b)] + (["--quick"] if args.quick else [])
-    env = dict(os.environ, TOKFRAG_RUN=uuid.uuid4().hex)
+    env, session = dict(os.environ), uuid.uuid4().hex
+    config.RUN.set(session, env)
     if args.smoke:
-        env["TOKFRAG_SMOKE"] = "1"
-    print(f"running ({os.environ.get('TOKFRAG_SEEDS', '3')} training seeds):", " ".join(cmd), flush=True)
+        config.SMOKE.set(1, env)
+    print(f"running ({config.SEEDS.raw() or config.DEFAULT_SEEDS} training seeds):", " ".join(cmd), flush=True)
     rc = subprocess.run(cmd, cwd=root, env=env).returncode
-    kept = curves.collect(env["TOKFRAG_RUN"], root / "results" / machine, sha)
+    kept = curves.collect(session, root / "results" / machine, sha)
     if kept:
         print(f"learning curves: {kept}", flush=True)
     results = sorted((root / "results" / machine).glob(f"{sha[:8]}-existing-*.json"))
@@ -289,6 +290,9 @@ def cmd_info(args) -> int:
     print(f"datasets of your own: {len(own) or 'none (tokfrag prepare KIND --source PATH --name NAME)'}")
     for name in own:
         print(describe_own(name))
+    print("environment (TOKFRAG_* variables, docs/configuration.md):")
+    for var in config.VARIABLES:
+        print(f"  {var.name:22s} {var.raw() or 'unset: ' + var.default}")
     return 0
 
 
@@ -387,7 +391,7 @@ def parser() -> argparse.ArgumentParser:
                         "default: tokfrag's lines only")
     s.set_defaults(func=cmd_bench)
 
-    s = sub.add_parser("info", help="show the machine, frameworks, pipelines and data cache",
+    s = sub.add_parser("info", help="show the machine, frameworks, pipelines, data cache and TOKFRAG_* settings",
                        description="Show what tokfrag sees on this machine.")
     s.set_defaults(func=cmd_info)
 
@@ -408,7 +412,7 @@ def main(argv=None) -> int:
     any other exception is a bug: it propagates, with its traceback (exit code 1)."""
     args = parser().parse_args(argv)
     if getattr(args, "verbose", False):
-        os.environ["TOKFRAG_VERBOSE"] = "1"  # read by frameworks.quiet, here and in asv's benchmark processes
+        config.VERBOSE.set(1)  # read by frameworks.quiet, here and in asv's benchmark processes
     try:
         return args.func(args)
     except UsageError as e:

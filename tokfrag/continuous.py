@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import compare as cmp
+from . import config
 from .errors import GitError, UsageError
 from .machine import annotate_asv_machine, machine_name, register_asv_machine
 from .repo import git, working_repo
@@ -93,25 +94,29 @@ def _data_params(env: dict) -> dict[str, str]:
     cache is this process's (``$TOKFRAG_DATA``, else the checkout's), the one both sides read."""
     from . import data, spec
 
-    names = [n.strip() for n in env.get("TOKFRAG_DATASETS", "").split(",") if n.strip()] or spec.datasets()
+    names = config.datasets(env) or spec.datasets()
     return data.params(names)
 
 
 def _env(side: Side, data_cache: str, smoke: bool) -> dict:
     """The side's environment. asv's benchmark.py *removes* PYTHONPATH entries from sys.path
     unless ASV_PYTHONPATH is set, and then puts those first: both are set, to the side's root."""
-    env = dict(os.environ, TOKFRAG_RUN=side.run_id, TOKFRAG_DATA=data_cache, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    config.RUN.set(side.run_id, env)
+    config.DATA.set(data_cache, env)
     for var in ("PYTHONPATH", "ASV_PYTHONPATH"):
         env[var] = os.pathsep.join([str(side.root)] + ([env[var]] if env.get(var) else []))
     if smoke:
-        env["TOKFRAG_SMOKE"] = "1"
+        config.SMOKE.set(1, env)
     return env
 
 
+# Run by asv's benchmark.py in the side's environment: it imports no tokfrag (it finds where tokfrag comes
+# from), so the variable's name is written into it
 _PROBE = """import importlib.util, json, os
 found = {m: importlib.util.find_spec(m).origin for m in ("tokfrag", "implementations")
          if importlib.util.find_spec(m) is not None}
-with open(os.environ["TOKFRAG_PROBE_OUT"], "w") as f:
+with open(os.environ[%r], "w") as f:
     json.dump(found, f)
 """
 
@@ -127,11 +132,11 @@ def check_imports(side: Side, env: dict) -> dict[str, str]:
 
     probe = side.work / "probe" / "tokfrag_probe"
     probe.mkdir(parents=True, exist_ok=True)
-    (probe / "__init__.py").write_text(_PROBE)
+    (probe / "__init__.py").write_text(_PROBE % config.PROBE_OUT.name)
     out = side.work / "probe" / "origins.json"
     script = Path(importlib.util.find_spec("asv").origin).parent / "benchmark.py"
     r = subprocess.run([sys.executable, str(script), "discover", str(probe), str(side.work / "probe" / "found.json")],
-                       cwd=side.work, env=dict(env, TOKFRAG_PROBE_OUT=str(out)), capture_output=True, text=True)
+                       cwd=side.work, env={**env, config.PROBE_OUT.name: str(out)}, capture_output=True, text=True)
     if r.returncode != 0 or not out.exists():
         raise AgainstError(f"{side.label}: could not check which tokfrag asv imports: {r.stderr.strip()[-800:]}")
     found = json.loads(out.read_text())
@@ -231,7 +236,7 @@ def _bench_against(ref: str, selection: list[str], repo: Path, opts: Options) ->
     if (work / "ref").exists():
         raise AgainstError(f"{work / 'ref'} already exists: pass an empty or new --workdir")
     work.mkdir(parents=True, exist_ok=True)
-    data_cache = os.environ.get("TOKFRAG_DATA") or str(repo / "datasets" / "cache")
+    data_cache = str(config.data_dir() or repo / "datasets" / "cache")
 
     base = Side("base", work / "ref", ref_sha, work / "base", f"against-base-{uuid.uuid4().hex}")
     head = Side("head", repo, head_sha, work / "head", f"against-head-{uuid.uuid4().hex}")
@@ -254,7 +259,7 @@ def _bench_against(ref: str, selection: list[str], repo: Path, opts: Options) ->
             r = subprocess.run([sys.executable, "-m", "tokfrag.cli", "prepare"], cwd=side.work, env=envs[side.label])
             if r.returncode != 0:
                 raise AgainstError(f"{side.label}: `tokfrag prepare` failed (exit {r.returncode}) with "
-                                   f"TOKFRAG_DATA={data_cache}; see above")
+                                   f"{config.DATA.name}={data_cache}; see above")
         # the data each dataset name stands for, recorded in both sides' results (both read one cache):
         # without it a machine entry would keep the fingerprints of an earlier run's data
         annotate_asv_machine(machine, _data_params(envs["head"]))

@@ -13,6 +13,7 @@ import importlib.util
 import logging
 import os
 
+from . import config
 from .errors import UnknownName
 
 FRAMEWORKS = {
@@ -48,8 +49,9 @@ def installed(framework: str) -> bool:
 
 def threads() -> int:
     """Threads each framework uses: $TOKFRAG_THREADS, else the cores this process may use."""
-    if os.environ.get("TOKFRAG_THREADS"):
-        return int(os.environ["TOKFRAG_THREADS"])
+    n = config.threads()
+    if n is not None:
+        return n
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
@@ -73,7 +75,6 @@ def gpu_count() -> int:
     return len(glob.glob("/dev/nvidia[0-9]*"))
 
 
-VERBOSE = "TOKFRAG_VERBOSE"  # "1": show the frameworks' own logs and warnings (tokfrag train/bench --verbose)
 # the frameworks' Python warnings hidden by quiet() (their C++ logs are hidden through the environment)
 QUIET_MODULES = ("tensorflow", "keras", "tf_keras", "absl", "torch", "timm", "torch_geometric", "google.protobuf")
 
@@ -85,7 +86,7 @@ def quiet() -> None:
     The environment carries the choice into asv's benchmark processes and the workers of a group."""
     import warnings
 
-    if os.environ.get(VERBOSE) == "1":
+    if config.verbose():
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # INFO (oneDNN), WARNING and absl's ERROR start-up lines

@@ -15,6 +15,7 @@ import os
 import time
 from pathlib import Path
 
+from . import config
 from .spec import PipelineSpec
 
 _MEMO: dict = {}
@@ -22,8 +23,9 @@ KEEP_SECONDS = 2 * 24 * 3600
 
 
 def session() -> str:
-    if os.environ.get("TOKFRAG_RUN"):
-        return os.environ["TOKFRAG_RUN"]
+    run = config.run_id()
+    if run:
+        return run
     ppid = os.getppid()
     try:  # the launching process's start time makes the id unique even if its pid is reused
         start = Path(f"/proc/{ppid}/stat").read_text().rsplit(")", 1)[1].split()[19]

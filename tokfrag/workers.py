@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import config
 from .errors import UsageError
 from .training import shard
 
@@ -110,10 +111,10 @@ def worker_env(rank: int, size: int, ports: list[int], threads: int, device: str
     ``size`` workers on this machine (``ports[0]``: torch's rendezvous; ``ports[1:]``: TF's workers)."""
     env = dict(os.environ if base is None else base)
     env.update(RANK=str(rank), WORLD_SIZE=str(size), LOCAL_RANK=str(rank), LOCAL_WORLD_SIZE=str(size),
-               MASTER_ADDR=MASTER_ADDR, MASTER_PORT=str(ports[0]), TOKFRAG_THREADS=str(threads),
-               PYTHONUNBUFFERED="1",
+               MASTER_ADDR=MASTER_ADDR, MASTER_PORT=str(ports[0]), PYTHONUNBUFFERED="1",
                TF_CONFIG=json.dumps({"cluster": {"worker": [f"{MASTER_ADDR}:{p}" for p in ports[1:]]},
                                      "task": {"type": "worker", "index": rank}}))
+    config.THREADS.set(threads, env)
     if device == "gpu":
         env["CUDA_VISIBLE_DEVICES"] = str(rank)  # one GPU per worker process, as torchrun users set it
         env["LOCAL_RANK"] = "0"  # ... so each sees its GPU as device 0

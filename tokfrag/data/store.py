@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import config
 from ..errors import DataError
 from ..repo import checkout
 from .registry import BUILDERS, builder, reader
@@ -28,8 +29,9 @@ META_VERSION = 1
 
 def cache_root() -> Path:
     """``$TOKFRAG_DATA``, else ``datasets/cache`` of the checkout, else ``~/.cache/tokfrag``."""
-    if os.environ.get("TOKFRAG_DATA"):
-        return Path(os.environ["TOKFRAG_DATA"])
+    given = config.data_dir()
+    if given is not None:
+        return given
     root = checkout()
     if root is not None:
         return root / "datasets" / "cache"

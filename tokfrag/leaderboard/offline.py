@@ -19,11 +19,12 @@ Where the npm file is the very file the CDN serves, the sha256 below is the one 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+
+from .. import config
 
 VENDOR = "vendor"  # folder inside html/
 
@@ -74,8 +75,7 @@ class OfflineError(Exception):
 
 def assets_dir() -> Path:
     """node_modules with asv's assets: $TOKFRAG_WEB_ASSETS, else the checkout's web/node_modules."""
-    env = os.environ.get("TOKFRAG_WEB_ASSETS")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "web" / "node_modules"
+    return config.web_assets() or Path(__file__).resolve().parents[2] / "web" / "node_modules"
 
 
 def sha256(path: Path) -> str:
