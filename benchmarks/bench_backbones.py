@@ -10,19 +10,18 @@ than the default matrix with 3 seeds (74 min on 2 cores), about 2 h 10 min in al
 
 from __future__ import annotations
 
-from tokfrag.spec import BACKBONES
+from tokfrag.backbones import DEFAULT, names
+from tokfrag.names import pipeline_name as name
 
 from . import common
 
-
-def name(pipeline: str, backbone: str) -> str:
-    return pipeline if backbone == "transformer" else f"{pipeline}+{backbone}"
+BACKBONES = list(names())  # every registered backbone (tokfrag.backbones)
 
 
 class Step:
     """Time of one training step and one inference batch under each backbone."""
 
-    params = (common.FRAMEWORKS, common.PIPELINE_NAMES, list(BACKBONES), common.DEVICES)
+    params = (common.FRAMEWORKS, common.PIPELINE_NAMES, BACKBONES, common.DEVICES)
     param_names = ["framework", "pipeline", "backbone", "device"]
     rounds = 1
     repeat = (3, 7, 5.0)
@@ -44,7 +43,7 @@ class Step:
 class Training:
     """One full training run per combination and seed: accuracy, throughput, time to target, peak memory."""
 
-    params = (common.FRAMEWORKS, common.PIPELINE_NAMES, list(BACKBONES), common.DEVICES, common.SEEDS)
+    params = (common.FRAMEWORKS, common.PIPELINE_NAMES, BACKBONES, common.DEVICES, common.SEEDS)
     param_names = ["framework", "pipeline", "backbone", "device", "seed"]
     timeout = 1800
 
@@ -80,7 +79,7 @@ class Training:
 class Size:
     """Parameters of each model: the backbones of a dataset are sized within 15% of each other."""
 
-    params = (common.PIPELINE_NAMES, list(BACKBONES))
+    params = (common.PIPELINE_NAMES, BACKBONES)
     param_names = ["pipeline", "backbone"]
 
     def track_params(self, pipeline, backbone):
@@ -95,18 +94,18 @@ class Size:
 class Parity:
     """`tokfrag parity` under each backbone (the transformer's is bench_parity.Parity)."""
 
-    params = (common.PIPELINE_NAMES, list(BACKBONES))
+    params = (common.PIPELINE_NAMES, BACKBONES)
     param_names = ["pipeline", "backbone"]
     timeout = 3600  # every pipeline under three backbones, in setup_cache
 
     def setup_cache(self):
         return common.parity_failures([name(p, b) for p in common.PIPELINE_NAMES for b in BACKBONES
-                                       if b != "transformer"])
+                                       if b != DEFAULT])
 
     def setup(self, checked, pipeline, backbone):
         if "skip" in checked:
             raise NotImplementedError(checked["skip"])
-        if backbone == "transformer":
+        if backbone == DEFAULT:
             raise NotImplementedError("the transformer's parity is bench_parity.Parity")
 
     def track_parity(self, checked, pipeline, backbone):

@@ -14,21 +14,23 @@ product, most of them skipped: select with ``-b`` as ``tokfrag bench --scale`` d
 
 from __future__ import annotations
 
-from tokfrag.spec import BACKBONES, PIPELINES, SCALE_GRID, scale_points
+from tokfrag.backbones import names
+from tokfrag.names import PipelineName, pipeline_name
+from tokfrag.spec import PIPELINES, SCALE_GRID, scale_points
 
 from . import common
 
-PIPELINES_AT_SCALE = [p for p in PIPELINES if p.split("/")[0] in SCALE_GRID]
+PIPELINES_AT_SCALE = [p for p in PIPELINES if PipelineName.parse(p).dataset in SCALE_GRID]
+BACKBONES = list(names())  # every registered backbone (tokfrag.backbones)
 
 
 def name(pipeline: str, backbone: str, scale: str) -> str:
-    base = pipeline if backbone == "transformer" else f"{pipeline}+{backbone}"
-    return f"{base}~{scale}"
+    return pipeline_name(pipeline, backbone, scale)
 
 
 def check_point(pipeline: str, scale: str) -> None:
     """NotImplementedError (asv: skipped) for a point outside the pipeline's dataset's grid."""
-    dataset = pipeline.split("/")[0]
+    dataset = PipelineName.parse(pipeline).dataset
     if scale != "default" and scale not in SCALE_GRID[dataset]:
         raise NotImplementedError(f"{scale} is not in the {dataset} grid")
 
@@ -37,7 +39,7 @@ class Training:
     """One training run per combination and seed at a scale point: its final test accuracy (the curve
     goes to the side file)."""
 
-    params = (common.FRAMEWORKS, PIPELINES_AT_SCALE, list(BACKBONES), scale_points(), common.DEVICES,
+    params = (common.FRAMEWORKS, PIPELINES_AT_SCALE, BACKBONES, scale_points(), common.DEVICES,
               common.SEEDS)
     param_names = ["framework", "pipeline", "backbone", "scale", "device", "seed"]
     timeout = 3600  # the first combination trains every seed; video at budget=4 is the longest
@@ -56,7 +58,7 @@ class Training:
 class Size:
     """What a scale point costs, from the spec: parameters and training FLOPs of one run."""
 
-    params = (PIPELINES_AT_SCALE, list(BACKBONES), scale_points())
+    params = (PIPELINES_AT_SCALE, BACKBONES, scale_points())
     param_names = ["pipeline", "backbone", "scale"]
 
     def setup(self, pipeline, backbone, scale):

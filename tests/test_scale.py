@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from conftest import needs
-from tokfrag import curves, scale, spec, stats
+from helpers import needs
+from tokfrag import backbones, curves, scale, spec, stats
 from tokfrag.data.store import stratified_subset
 
 
@@ -239,7 +239,7 @@ def test_scale_parts_split_the_grid_by_axis():
         regexes = cli.scale_selection(part)
         names = [f"bench_scale.Training.track_accuracy('{fw}', '{p}', '{b}', '{pt}', 'cpu', {s})"
                  for fw in ("pytorch", "tensorflow") for p in ("video/fragment", "video/token", "mnist/token")
-                 for b in spec.BACKBONES for pt in spec.scale_points() for s in (0, 1, 2)]
+                 for b in backbones.names() for pt in spec.scale_points() for s in (0, 1, 2)]
         return {n for n in names if any(re.search(r, n) for r in regexes)}
 
     whole = combos("video:transformer")

@@ -76,9 +76,10 @@ def test_core_imports_no_framework():
 # --- the backbone axis ------------------------------------------------------------------
 
 def test_every_pipeline_exists_under_every_backbone():
-    from tokfrag.spec import BACKBONE_PIPELINES, BACKBONES, get_pipeline, registered
+    from tokfrag.backbones import names
+    from tokfrag.spec import backbone_pipelines, get_pipeline, registered
 
-    assert len(BACKBONE_PIPELINES) == len(PIPELINES) * (len(BACKBONES) - 1)
+    assert len(backbone_pipelines()) == len(PIPELINES) * (len(names()) - 1)
     for name, p in registered().items():
         assert get_pipeline(name) is p
         assert p.base_name in PIPELINES and p.name.startswith(p.base_name)
@@ -90,9 +91,9 @@ def test_every_pipeline_exists_under_every_backbone():
 def test_backbones_share_the_embedding_and_the_head():
     """Only ``blocks.*`` differ: token vs fragment stays apples to apples under each backbone."""
     from tokfrag import params
-    from tokfrag.spec import BACKBONE_PIPELINES
+    from tokfrag.spec import backbone_pipelines
 
-    for p in BACKBONE_PIPELINES.values():
+    for p in backbone_pipelines().values():
         base = PIPELINES[p.base_name]
         ends = {n: s for n, s in params.shapes(base).items() if not n.startswith("blocks.")}
         assert {n: s for n, s in params.shapes(p).items() if not n.startswith("blocks.")} == ends
@@ -101,11 +102,12 @@ def test_backbones_share_the_embedding_and_the_head():
 def test_backbone_parameter_counts_within_15_percent_per_dataset():
     """The Long Range Arena rule: the backbones of one dataset are sized alike."""
     from tokfrag import params
-    from tokfrag.spec import BACKBONES, with_backbone
+    from tokfrag.backbones import names
+    from tokfrag.spec import with_backbone
 
     for base in PIPELINES.values():
         counts = {b: sum(math.prod(s) for s in params.block_shapes(with_backbone(base, b)).values())
-                  for b in BACKBONES}
+                  for b in names()}
         assert max(counts.values()) <= 1.15 * min(counts.values()), (base.name, counts)
     assert counts == {"transformer": 133_888, "cnn": 148_224, "lstm": 132_096, "gnn": 146_944}
 

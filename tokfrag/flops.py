@@ -8,30 +8,15 @@ Preprocessing (windows, nearest centroid, tokenizing) is outside the model and n
 
 from __future__ import annotations
 
-import math
-
+from . import backbones
 from .spec import PipelineSpec
 
 
 def breakdown(spec: PipelineSpec) -> dict[str, int]:
     """FLOPs of one sample's forward pass, per kind of matrix multiplication (or convolution)."""
-    e, b = spec.encoder, spec.backbone
-    n, d, h = spec.seq_len, e.width, e.mlp_hidden
+    n, d = spec.seq_len, spec.encoder.width
     out = {"embed": 2 * n * spec.input_dim * d if spec.representation == "fragment" else 0}  # a lookup is free
-    if b.name == "transformer":
-        depth = e.depth
-        out["qkv"] = depth * 2 * n * d * 3 * d
-        out["attention"] = depth * 2 * (2 * n * n * d)  # scores q k^T and weighted values, all heads
-        out["proj"] = depth * 2 * n * d * d
-        out["mlp"] = depth * 2 * (2 * n * d * h)  # fc1 and fc2
-    elif b.name == "cnn":  # a kernel's every tap at every unit (same padding counts the zeros, as torch does)
-        out["conv"] = b.depth * 2 * n * d * d * math.prod(b.kernel)
-    elif b.name == "lstm":  # per unit, the input and recurrent projections onto 4 gates
-        out["lstm"] = b.depth * 2 * n * (4 * d * d + 4 * d * d)
-    else:  # gnn: x W, then the (n x n) propagation matrix times the result, then the MLP
-        out["gcn"] = b.depth * 2 * n * d * d
-        out["aggregation"] = b.depth * 2 * n * n * d
-        out["mlp"] = b.depth * 2 * (2 * n * d * h)
+    out.update(backbones.get(spec.backbone.name).flops(spec))  # the registered backbone's blocks
     out["head"] = 2 * d * spec.dataset.num_classes
     return out
 

@@ -14,52 +14,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import backbones
 from .spec import PipelineSpec
 
 INIT_STD = 0.02  # ViT / timm: truncated normal, std 0.02, for every matrix and the position table
 
 
-def _norm(out: dict, prefix: str, d: int) -> None:
-    out[prefix + ".weight"] = (d,)
-    out[prefix + ".bias"] = (d,)
-
-
-def _linear(out: dict, prefix: str, d_in: int, d_out: int) -> None:
-    out[prefix + ".weight"] = (d_out, d_in)  # torch's (out, in)
-    out[prefix + ".bias"] = (d_out,)
-
-
 def block_shapes(spec: PipelineSpec) -> dict[str, tuple]:
-    """The backbone's parameters (``blocks.*``), in model order: what a backbone adds to the shared ends."""
-    e, b = spec.encoder, spec.backbone
-    d, h = e.width, e.mlp_hidden
+    """The backbone's parameters (``blocks.*``), in model order: what a backbone adds to the shared ends
+    (each registered backbone's ``block_shapes``, ``tokfrag.backbones``)."""
+    entry = backbones.get(spec.backbone.name)
     out: dict[str, tuple] = {}
-    depth = e.depth if b.name == "transformer" else b.depth
-    for i in range(depth):
-        p = f"blocks.{i}."
-        if b.name == "transformer":
-            _norm(out, p + "norm1", d)
-            _linear(out, p + "attn.qkv", d, 3 * d)
-            _linear(out, p + "attn.proj", d, d)
-        elif b.name == "cnn":
-            _norm(out, p + "norm", d)
-            out[p + "conv.weight"] = (d, d, *b.kernel)  # torch's (out, in, *kernel)
-            out[p + "conv.bias"] = (d,)
-            continue
-        elif b.name == "lstm":
-            # torch's nn.LSTM names and gate order (input, forget, cell, output); its second
-            # bias (bias_hh) is held at zero, so each gate has one trained bias, as in Keras
-            out[p + "weight_ih_l0"] = (4 * d, d)
-            out[p + "weight_hh_l0"] = (4 * d, d)
-            out[p + "bias_ih_l0"] = (4 * d,)
-            continue
-        else:  # gnn: PyTorch Geometric's DenseGCNConv names (lin without bias, then bias)
-            _norm(out, p + "norm1", d)
-            out[p + "gcn.lin.weight"] = (d, d)
-            out[p + "gcn.bias"] = (d,)
-        _norm(out, p + "norm2", d)
-        _linear(out, p + "mlp.fc1", d, h)
-        _linear(out, p + "mlp.fc2", h, d)
+    for i in range(entry.depth(spec)):
+        out.update(entry.block_shapes(spec, f"blocks.{i}."))
     return out
 
 
@@ -108,14 +75,14 @@ def initial(spec: PipelineSpec, seed: int | None = None) -> dict[str, np.ndarray
             value = np.zeros(shape)
         elif name.endswith(".weight") and name.split(".")[-2].startswith("norm"):  # LayerNorm scale
             value = np.ones(shape)
-        elif name.endswith("bias_ih_l0"):  # LSTM: forget gate bias 1 (Jozefowicz et al., 2015), others 0
-            value = np.zeros(shape)
-            gate = shape[0] // 4
-            value[gate:2 * gate] = 1.0
-        elif name.endswith(("weight_ih_l0", "weight_hh_l0")):  # LSTM: torch's U(-1/sqrt(h), 1/sqrt(h))
-            bound = 1.0 / np.sqrt(shape[0] // 4)
-            value = rng.uniform(-bound, bound, shape)
+        elif name.startswith("blocks.") and (own := _own_initial(spec, name, shape, rng)) is not None:
+            value = own  # a backbone's values of its own (the lstm's gates)
         else:
             value = _trunc_normal(rng, shape, INIT_STD)
         out[name] = value.astype(np.float32)
     return out
+
+
+def _own_initial(spec: PipelineSpec, name: str, shape: tuple, rng: np.random.Generator) -> np.ndarray | None:
+    initial = backbones.get(spec.backbone.name).initial
+    return None if initial is None else initial(name, shape, rng)

@@ -314,12 +314,13 @@ def add_parser(sub) -> None:
 def dataset_pipelines(name: str) -> list[str]:
     """Every pipeline of dataset ``name`` (embedded or one's own) under every backbone: its default
     pipelines first, then ``<pipeline>+<backbone>`` for each other backbone."""
+    from .backbones import names
     from .catalog import pipelines_of
-    from .spec import BACKBONES
+    from .names import pipeline_name
 
     base = pipelines_of(name)  # UnknownName, with the fix, for a dataset that is not prepared
     default = get_pipeline(base[0]).backbone.name
-    return base + [f"{p}+{b}" for p in base for b in BACKBONES if b != default]
+    return base + [pipeline_name(p, b) for p in base for b in names() if b != default]
 
 
 def cmd_parity(args) -> int:

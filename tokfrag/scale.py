@@ -26,6 +26,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from . import stats
+from .backbones import sort_key
 from .spec import DEFAULT_POINT, EMBEDDED, SCALE_AXES, parse_point
 
 GROUP = ("machine", "device", "framework", "dataset", "backbone")
@@ -373,7 +374,7 @@ def report(curves: list[dict]) -> str:
     out = ["Token - fragment test accuracy in points, paired by seed (95% t interval of the mean difference); "
            "a flip needs intervals that exclude zero on both sides.", ""]
     for dataset, dgs in sorted(by.items()):
-        dgs.sort(key=lambda g: (g.backbone != "transformer", g.backbone, g.framework, g.machine))
+        dgs.sort(key=lambda g: (*sort_key(g.backbone), g.framework, g.machine))
         checks = cross_check(dgs)
         dgs = [g for g in dgs if g.axes]  # a cross-check of single points has no axis: its line follows
         found = [(g, {a: describe(a, g.axes[a]) for a in SCALE_AXES if a in g.axes}) for g in dgs]

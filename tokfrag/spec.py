@@ -17,10 +17,13 @@ so any difference in the results comes from the representation alone.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass, field, replace
 
+from . import backbones
 from .errors import UnknownName
+from .names import PipelineName
 
 REPRESENTATIONS = ("fragment", "token")
 # How a framework runs the same network: "compiled" is torch.compile / XLA (jit_compile).
@@ -51,70 +54,30 @@ class EncoderConfig:
         return int(self.width * self.mlp_ratio)
 
 
-BACKBONES = ("transformer", "cnn", "lstm", "gnn")
-
-
 @dataclass(frozen=True)
 class Backbone:
-    """What mixes the embedded units, between the shared embedding and the shared pooled head.
+    """What mixes the embedded units, between the shared embedding and the shared pooled head: a
+    backbone registered in ``tokfrag.backbones`` (what each one is, how it reads the units, its
+    parameters and FLOPs), at a depth and kernel ``sized`` for the pipeline's unit grid."""
 
-    Every backbone keeps the units at the encoder's width, so the embedding (fragment
-    projection or token table, plus the position table) and the end (LayerNorm, mean over
-    the units, linear head) are the same for all four: token vs fragment stays apples to
-    apples under each backbone.
-
-    - ``transformer``: the encoder's pre-norm ViT blocks (``EncoderConfig``), the default.
-    - ``cnn``: the units laid out on their grid (h x w, t x h x w, or a line of text) through
-      pre-norm residual convolutions ``x + GELU(conv(norm(x)))`` of rank 1, 2 or 3 with the
-      spec's ``kernel``, same padding.
-    - ``lstm``: the units in raster order through ``depth`` stacked unidirectional LSTM layers
-      of the encoder's width (the state of each position is pooled, as the other backbones'
-      outputs are; a single direction keeps the layer the one both frameworks ship unchanged).
-    - ``gnn``: the units as nodes of their grid graph (spatial neighbours; in video the temporal
-      ones too; in text the chain) through ``depth`` pre-norm blocks whose token mixer is a
-      graph convolution (GCN, Kipf & Welling: self-loops, symmetric normalisation), each
-      followed by the transformer's MLP: the transformer block with attention replaced by the
-      fixed grid graph. GCN rather than GAT: on a regular grid every node has the same few
-      neighbours, so attention over them adds little, and GCN is one matmul by a constant
-      matrix that both frameworks compute identically.
-
-    Sizes (``sized``) keep the backbones of a dataset within 15% of each other in parameters
-    (the Long Range Arena rule): 133,888 for the transformer's four blocks at width 64.
-    """
-
-    name: str = "transformer"
-    depth: int = 4  # blocks (cnn, gnn) or stacked layers (lstm); the transformer's is EncoderConfig.depth
-    kernel: tuple = ()  # cnn only: kernel size along each axis of the unit grid
+    name: str = backbones.DEFAULT
+    depth: int = 4  # blocks or stacked layers; a backbone sized with depth None uses EncoderConfig.depth
+    kernel: tuple = ()  # along each axis of the unit grid, for a backbone that has one (cnn)
 
     def __post_init__(self):
-        if self.name not in BACKBONES:
-            raise ValueError(f"backbone must be one of {BACKBONES}, got {self.name!r}")
-        if (self.name == "cnn") != bool(self.kernel):
-            raise ValueError("a cnn backbone needs a kernel, and only a cnn has one")
+        entry = backbones.get(self.name)  # UnknownName listing the registered backbones
+        if entry.has_kernel(len(self.kernel) or 1) != bool(self.kernel):
+            raise ValueError(f"backbone {self.name!r} " + ("needs a kernel" if self.kernel == () else "has no kernel"))
 
 
 TRANSFORMER = Backbone()
 
 
 def sized(name: str, grid_rank: int) -> Backbone:
-    """The backbone ``name`` sized for a unit grid of ``grid_rank`` axes (width 64).
-
-    Parameters of the mixing layers (the shared embedding, final norm and head excluded):
-    transformer 4 blocks 133,888; cnn 148,224 (2-D 3x3 x 4 blocks, 1-D kernel 9 x 4) or
-    147,840 (3-D 2x3x3 x 2: a 3x3x3 kernel gives 110,784 in one block, 17% under the
-    transformer, or twice that in two); lstm 4 layers 132,096 (one trained bias per gate, as
-    Keras has); gnn 7 blocks 146,944. The largest is 1.12x the smallest.
-    """
-    if name == "transformer":
-        return TRANSFORMER
-    if name == "cnn":
-        kernel, depth = {1: ((9,), 4), 2: ((3, 3), 4), 3: ((2, 3, 3), 2)}[grid_rank]
-        return Backbone("cnn", depth=depth, kernel=kernel)
-    if name == "lstm":
-        return Backbone("lstm", depth=4)
-    if name == "gnn":
-        return Backbone("gnn", depth=7)
-    raise UnknownName(f"unknown backbone {name!r}; valid backbones: {', '.join(BACKBONES)}")
+    """The backbone ``name`` sized for a unit grid of ``grid_rank`` axes (width 64): the entry's
+    ``size`` (``tokfrag.backbones``, where the parameter counts are)."""
+    depth, kernel = backbones.get(name).size(grid_rank)
+    return Backbone(name, depth=4 if depth is None else depth, kernel=kernel)
 
 
 @dataclass(frozen=True)
@@ -258,15 +221,12 @@ class PipelineSpec:
 
     @property
     def name(self) -> str:
-        base = f"{self.dataset.name}/{self.representation}"
-        base = f"{base}@{self.variant}" if self.variant else base
-        base = base if self.backbone.name == "transformer" else f"{base}+{self.backbone.name}"
-        return f"{base}~{self.scale}" if self.scale else base
+        return str(PipelineName(self.dataset.name, self.representation, self.variant, self.backbone.name, self.scale))
 
     @property
     def base_name(self) -> str:
         """The name without the backbone and scale: the pipeline whose data and preprocessing this one shares."""
-        return self.name.split("~", 1)[0].split("+", 1)[0]
+        return PipelineName.parse(self.name).base
 
     @property
     def words(self) -> bool:
@@ -366,18 +326,23 @@ def with_backbone(spec: PipelineSpec, backbone: str) -> PipelineSpec:
     return replace(spec, backbone=sized(backbone, len(spec.grid)))
 
 
-# Every default pipeline under every other backbone: ``<pipeline>+<backbone>``. Not in the
-# default matrix (PIPELINES); parity covers them all (``registered()``), and bench_backbones
-# times and scores them.
-BACKBONE_PIPELINES: dict[str, PipelineSpec] = {
-    p.name: p for p in (with_backbone(base, b) for base in PIPELINES.values() for b in BACKBONES if b != "transformer")
-}
+def backbone_pipelines() -> dict[str, PipelineSpec]:
+    """Every default pipeline under every other registered backbone: ``<pipeline>+<backbone>``. Not in
+    the default matrix (PIPELINES); parity covers them all (``registered()``), and bench_backbones times
+    and scores them."""
+    return _backbone_pipelines(backbones.names())
+
+
+@functools.lru_cache(maxsize=8)
+def _backbone_pipelines(names: tuple[str, ...]) -> dict[str, PipelineSpec]:
+    return {p.name: p for p in (with_backbone(base, b) for base in PIPELINES.values()
+                                for b in names if b != base.backbone.name)}
 
 
 def registered() -> dict[str, PipelineSpec]:
     """The pipelines every check covers: the default matrix, then each under every other backbone, then
     each at the widths of the scale grid (the one scale axis that changes the model)."""
-    return {**PIPELINES, **BACKBONE_PIPELINES, **SCALE_PIPELINES}
+    return {**PIPELINES, **backbone_pipelines(), **SCALE_PIPELINES}
 
 
 def get_pipeline(name: str, more: dict[str, PipelineSpec] | None = None) -> PipelineSpec:
@@ -388,19 +353,18 @@ def get_pipeline(name: str, more: dict[str, PipelineSpec] | None = None) -> Pipe
     user dataset's (``user_pipelines``; ``tokfrag.catalog.get_pipeline`` passes them).
     """
     more = more or {}
-    for table in (PIPELINES, VARIANTS, BACKBONE_PIPELINES, SCALE_PIPELINES, more):
+    for table in (PIPELINES, VARIANTS, backbone_pipelines(), SCALE_PIPELINES, more):
         if name in table:
             return table[name]
-    if "~" in name:
-        base, _, point = name.partition("~")
-        return at_scale(get_pipeline(base, more), point)
-    base, _, backbone = name.partition("+")
-    if backbone and (base in PIPELINES or base in VARIANTS or base in more) and backbone in BACKBONES:
-        return with_backbone(get_pipeline(base, more), backbone)
+    parsed = PipelineName.parse(name)
+    if parsed.scale:
+        return at_scale(get_pipeline(parsed.family, more), parsed.scale)
+    if parsed.backbone in backbones.names() and parsed.base in {**PIPELINES, **VARIANTS, **more}:
+        return with_backbone(get_pipeline(parsed.base, more), parsed.backbone)
     valid = ", ".join(list(PIPELINES) + list(VARIANTS) + list(more))
     raise UnknownName(f"unknown pipeline {name!r}; valid pipelines: {valid}, each also as <name>+<backbone> "
-                      f"with a backbone among {', '.join(BACKBONES)} (a dataset of your own: `tokfrag prepare "
-                      "KIND --source PATH --name NAME` makes NAME/fragment and NAME/token)")
+                      f"with a backbone among {', '.join(backbones.names())} (a dataset of your own: `tokfrag "
+                      "prepare KIND --source PATH --name NAME` makes NAME/fragment and NAME/token)")
 
 
 def datasets() -> list[str]:
@@ -518,8 +482,8 @@ DEFAULT_POINT = "default"
 # The grid runs in one framework and backbones; the other framework on a cross-check subset of cheap points
 # (both frameworks are proven to train the same weights: `tokfrag parity`).
 SCALE_FRAMEWORK = "pytorch"
-SCALE_BACKBONES = ("transformer", "cnn")
-SCALE_CROSS_CHECK = {"framework": "tensorflow", "backbone": "transformer", "points": ("width=32", "budget=1/2")}
+SCALE_BACKBONES = (backbones.DEFAULT, "cnn")
+SCALE_CROSS_CHECK = {"framework": "tensorflow", "backbone": backbones.DEFAULT, "points": ("width=32", "budget=1/2")}
 
 
 def scale_points() -> list[str]:

@@ -18,6 +18,7 @@ from timm.models.vision_transformer import Block
 from torch import nn
 from torch.nn import functional as F
 
+from tokfrag import backbones
 from tokfrag.graph import grid_adjacency
 from tokfrag.spec import EncoderConfig, PipelineSpec
 
@@ -90,13 +91,27 @@ class GraphBlock(nn.Module):
         return x + self.mlp(self.norm2(x))
 
 
+# One builder per registered backbone (tokfrag.backbones): one block, (B, L, D) -> (B, L, D).
+@backbones.builder("transformer", "pytorch")
+def _transformer(spec: PipelineSpec, index: int) -> Block:
+    return block(spec.encoder)
+
+
+@backbones.builder("cnn", "pytorch")
+def _cnn(spec: PipelineSpec, index: int) -> ConvBlock:
+    return ConvBlock(spec.encoder.width, spec.backbone.kernel, spec.grid, spec.encoder.norm_eps)
+
+
+@backbones.builder("lstm", "pytorch")
+def _lstm(spec: PipelineSpec, index: int) -> LSTMLayer:
+    return LSTMLayer(spec.encoder.width)
+
+
+@backbones.builder("gnn", "pytorch")
+def _gnn(spec: PipelineSpec, index: int) -> GraphBlock:
+    return GraphBlock(spec.encoder, spec.grid)
+
+
 def blocks(spec: PipelineSpec) -> nn.ModuleList:
     """The backbone's blocks: each maps (B, L, D) -> (B, L, D)."""
-    e, b = spec.encoder, spec.backbone
-    if b.name == "transformer":
-        return nn.ModuleList([block(e) for _ in range(e.depth)])
-    if b.name == "cnn":
-        return nn.ModuleList([ConvBlock(e.width, b.kernel, spec.grid, e.norm_eps) for _ in range(b.depth)])
-    if b.name == "lstm":
-        return nn.ModuleList([LSTMLayer(e.width) for _ in range(b.depth)])
-    return nn.ModuleList([GraphBlock(e, spec.grid) for _ in range(b.depth)])
+    return nn.ModuleList(backbones.build(spec, "pytorch"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
+from tokfrag import backbones
 from tokfrag.graph import gcn_normalized, grid_adjacency
 from tokfrag.spec import EncoderConfig, PipelineSpec
 
@@ -145,17 +146,31 @@ class GraphBlock(layers.Layer):
                 "norm_eps": self.norm_eps}
 
 
+# One builder per registered backbone (tokfrag.backbones): block ``index`` of the backbone, in the model's
+# dtype policy, named ``blocks_<index>``; (B, L, D) -> (B, L, D).
+@backbones.builder("transformer", "tensorflow")
+def _transformer(spec: PipelineSpec, index: int, dtype) -> Block:
+    return block(spec.encoder, dtype=dtype, name=f"blocks_{index}")
+
+
+@backbones.builder("cnn", "tensorflow")
+def _cnn(spec: PipelineSpec, index: int, dtype) -> ConvBlock:
+    e = spec.encoder
+    return ConvBlock(e.width, spec.backbone.kernel, spec.grid, e.norm_eps, dtype=dtype, name=f"blocks_{index}")
+
+
+@backbones.builder("lstm", "tensorflow")
+def _lstm(spec: PipelineSpec, index: int, dtype) -> layers.LSTM:
+    # Keras' own LSTM: gates (input, forget, cell, output), one bias per gate, tanh / sigmoid as torch
+    return layers.LSTM(spec.encoder.width, return_sequences=True, dtype=dtype, name=f"blocks_{index}")
+
+
+@backbones.builder("gnn", "tensorflow")
+def _gnn(spec: PipelineSpec, index: int, dtype) -> GraphBlock:
+    e = spec.encoder
+    return GraphBlock(e.width, e.mlp_hidden, spec.grid, e.norm_eps, dtype=dtype, name=f"blocks_{index}")
+
+
 def blocks(spec: PipelineSpec, dtype) -> list:
     """The backbone's blocks, named ``blocks_i`` (attribute ``blocks[i]``): each maps (B, L, D) -> (B, L, D)."""
-    e, b = spec.encoder, spec.backbone
-    if b.name == "transformer":
-        return [block(e, dtype=dtype, name=f"blocks_{i}") for i in range(e.depth)]
-    if b.name == "cnn":
-        return [ConvBlock(e.width, b.kernel, spec.grid, e.norm_eps, dtype=dtype, name=f"blocks_{i}")
-                for i in range(b.depth)]
-    if b.name == "lstm":
-        # Keras' own LSTM: gates (input, forget, cell, output), one bias per gate, tanh / sigmoid as torch
-        return [layers.LSTM(e.width, return_sequences=True, dtype=dtype, name=f"blocks_{i}") for i in range(b.depth)]
-    return [GraphBlock(e.width, e.mlp_hidden, spec.grid, e.norm_eps, dtype=dtype, name=f"blocks_{i}")
-            for i in range(b.depth)]
-
+    return backbones.build(spec, "tensorflow", dtype=dtype)

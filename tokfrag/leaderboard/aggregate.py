@@ -8,7 +8,9 @@ import math
 import statistics
 from collections import defaultdict
 
+from ..backbones import DEFAULT
 from ..catalog import get_pipeline
+from ..names import pipeline_name
 from ..params import count as count_parameters
 from .board import NO_SEED, Cell, Machine, Row
 from .columns import COLUMNS, PARITY, WORKER_COLUMNS
@@ -37,8 +39,8 @@ def aggregate(records: list) -> Cell:
     return Cell("failed" if any(r.status == "failed" for r in records) else "skipped", link=link)
 
 
-def param_count(pipeline: str, backbone: str = "transformer") -> int | None:
-    name = pipeline if backbone == "transformer" else f"{pipeline}+{backbone}"
+def param_count(pipeline: str, backbone: str = DEFAULT) -> int | None:
+    name = pipeline_name(pipeline, backbone)
     try:
         return count_parameters(get_pipeline(name))
     except (KeyError, ValueError):  # a pipeline or backbone this checkout does not define
@@ -73,7 +75,7 @@ def make_rows(records: list) -> list[Row]:
         if ttt.status == "skipped" and cells["accuracy"].status == "ok":  # trained, never reached the target
             cells["time_to_target"] = Cell("not reached", link=ttt.link)
         ordered = _ordered(params)
-        n_params = param_count(ordered["pipeline"], ordered.get("backbone", "transformer"))
+        n_params = param_count(ordered["pipeline"], ordered.get("backbone", DEFAULT))
         commits = tuple(sorted({r.commit for sub in subsets for c in COLUMNS + WORKER_COLUMNS
                                 for r in by_key.get((machine, c.key, sub), ()) if r.status == "ok"}))
         rows.append(Row(machine, ordered, cells, n_params, commits))

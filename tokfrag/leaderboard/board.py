@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from .. import stats
+from ..backbones import sort_key
 from .columns import PARITY
 
 SCALING_DEVICE = "cpu"  # bench_perf.Scaling runs on the CPU only
@@ -216,8 +217,7 @@ class Board:
 
     def backbones(self) -> list[str]:
         """The backbones the rows measured, the default (transformer) first."""
-        found = {row.params["backbone"] for row in self.rows if "backbone" in row.params}
-        return sorted(found, key=lambda b: (b != "transformer", b))
+        return sorted({row.params["backbone"] for row in self.rows if "backbone" in row.params}, key=sort_key)
 
 
 def parity_text(cell: Cell) -> str:

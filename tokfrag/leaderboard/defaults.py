@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from ..backbones import DEFAULT
 from .board import Row
 from .columns import PARITY
 
 ROW_PARAMS = ("pipeline", "framework")  # a benchmark with both makes rows; others are broadcast
-PARAM_DEFAULTS = {"mode": "default", "precision": "fp32", "backbone": "transformer", "workers": "1"}
+PARAM_DEFAULTS = {"mode": "default", "precision": "fp32", "backbone": DEFAULT, "workers": "1"}
 # Parity is a property of the pipeline (broadcast to every framework, device, mode and precision),
 # but bench_parity checks the transformer only: it gets this default and no other.
 PARITY_DEFAULTS = ("backbone",)

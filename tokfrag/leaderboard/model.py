@@ -37,12 +37,12 @@ from .aggregate import KEY_ORDER, make_machine, make_rows
 from .board import Board, Cell, Duel, Machine, Row, ScalingPoint, parity_text
 from .columns import BY_METHOD, PEAK, SCALING_COLUMNS
 from .defaults import not_run, with_defaults
-from .pairs import row_value, split_pipeline, tensorflow_vs_pytorch, token_vs_fragment
+from .pairs import row_value, tensorflow_vs_pytorch, token_vs_fragment
 from .records import LeaderboardWarning, Record, by_machine, data_clashes, read_records
 from .scaling import scaling_points
 
 __all__ = ["BY_METHOD", "Board", "Cell", "Duel", "LeaderboardError", "LeaderboardWarning", "Machine", "Row",
-           "ScalingPoint", "build", "parity_text", "row_value", "split_pipeline", "tensorflow_vs_pytorch",
+           "ScalingPoint", "build", "parity_text", "row_value", "tensorflow_vs_pytorch",
            "token_vs_fragment"]
 
 

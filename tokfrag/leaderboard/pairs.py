@@ -8,22 +8,16 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable
 
+from ..names import PipelineName
 from .board import Duel, Row
 from .defaults import PARAM_DEFAULTS
 
 FRAMEWORK_NAMES = {"pytorch": "PyTorch", "tensorflow": "TensorFlow"}
 
 
-def split_pipeline(name: str) -> tuple[str, str, str]:
-    """``mnist/token@article`` -> ("mnist", "token", "article")."""
-    dataset, _, rest = name.partition("/")
-    representation, _, variant = rest.partition("@")
-    return dataset, representation, variant
-
-
 def row_value(row: Row, param: str) -> str:
     """A row's parameter; ``representation`` is read from the pipeline name."""
-    return split_pipeline(row.pipeline)[1] if param == "representation" else row.params.get(param, "")
+    return PipelineName.parse(row.pipeline).representation if param == "representation" else row.params.get(param, "")
 
 
 def _pairs(rows: list[Row], param: str, a: str, b: str, key, names: tuple[str, str]) -> list[Duel]:
@@ -36,9 +30,9 @@ def _pairs(rows: list[Row], param: str, a: str, b: str, key, names: tuple[str, s
 def token_vs_fragment(rows: list[Row]) -> list[Duel]:
     """Token (a) against fragment (b): same dataset, variant, framework, device, machine."""
     def key(row):
-        dataset, _, variant = split_pipeline(row.pipeline)
+        name = PipelineName.parse(row.pipeline)
         others = tuple((k, v) for k, v in row.params.items() if k != "pipeline")
-        return (dataset, variant, row.machine, others)
+        return (name.dataset, name.variant, name.backbone, name.scale, row.machine, others)
     return _pairs(rows, "representation", "token", "fragment", key, ("token", "fragment"))
 
 
@@ -58,7 +52,7 @@ def _extras(row: Row, skip: str) -> str:
 
 def tvf_context(row: Row) -> str:
     """What a token vs fragment pair shares, in words: "PyTorch @article cnn"."""
-    _, _, variant = split_pipeline(row.pipeline)
+    variant = PipelineName.parse(row.pipeline).variant
     fw = row.params.get("framework", "")
     return " ".join(p for p in (FRAMEWORK_NAMES.get(fw, fw), f"@{variant}" if variant else "",
                                 _extras(row, "framework")) if p)
@@ -66,7 +60,8 @@ def tvf_context(row: Row) -> str:
 
 def fvp_context(row: Row) -> str:
     """What a TensorFlow vs PyTorch pair shares, in words: "fragment cnn"."""
-    _, representation, variant = split_pipeline(row.pipeline)
+    name = PipelineName.parse(row.pipeline)
+    representation, variant = name.representation, name.variant
     return " ".join(p for p in (representation + (f"@{variant}" if variant else ""), _extras(row, "framework")) if p)
 
 

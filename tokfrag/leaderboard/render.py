@@ -25,6 +25,8 @@ from html import escape
 from pathlib import Path
 
 from .. import stats
+from ..backbones import sort_key
+from ..names import PipelineName
 from . import scale_view, svg, view
 from .assets import CSS, JS
 from .board import Board, Cell, Duel, Machine, Row, ScalingPoint, parity_text, seed_order
@@ -43,7 +45,7 @@ from .columns import (
     memory,
 )
 from .defaults import other_workers
-from .pairs import COMPARISONS, FRAMEWORK_NAMES, Comparison, split_pipeline
+from .pairs import COMPARISONS, FRAMEWORK_NAMES, Comparison
 from .verdicts import number, signed
 from .view import SummaryTable, duel_id
 
@@ -156,7 +158,8 @@ def _parity(cell: Cell) -> str:
 
 
 def _representation(pipeline: str) -> str:
-    _, representation, variant = split_pipeline(pipeline)
+    name = PipelineName.parse(pipeline)
+    representation, variant = name.representation, name.variant
     shown = representation + (f"@{variant}" if variant else "")
     return f'<span class="rep-{_e(representation)}" title="{_e(pipeline)}">{_e(shown)}</span>'
 
@@ -385,13 +388,14 @@ def _backbone_table(rows: list[Row]) -> str:
     """Test accuracy of each representation under each backbone, side by side, the best in bold:
     one line per machine, device, framework and representation that measured two backbones or more."""
     backbones = sorted({r.params["backbone"] for r in rows if "backbone" in r.params},
-                       key=lambda b: (b != "transformer", b))
+                       key=sort_key)
     if len(backbones) < 2:
         return ""
     groups: dict[tuple, dict[str, Row]] = {}
     for r in rows:
         if "backbone" in r.params:
-            _, representation, variant = split_pipeline(r.pipeline)
+            name = PipelineName.parse(r.pipeline)
+            representation, variant = name.representation, name.variant
             others = tuple((k, v) for k, v in r.params.items() if k not in ("pipeline", "backbone", "framework"))
             key = (r.machine, r.params.get("framework", ""), representation, variant, others)
             groups.setdefault(key, {})[r.params["backbone"]] = r

@@ -19,17 +19,24 @@ import statistics
 from collections import defaultdict
 from html import escape
 
+from .. import backbones, stats
 from .. import scale as sc
-from .. import stats
 from .board import Board
 
 W, H = 400, 260
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 10, 36
 COLOUR = {"token": "#d9480f", "fragment": "#1c7ed6"}
-DASH = {"transformer": "", "cnn": "6 3", "lstm": "2 2", "gnn": "8 2 2 2"}
+DASHES = ("", "6 3", "2 2", "8 2 2 2")  # by the backbone's place in the registry (the default solid)
 FW = {"pytorch": "PyTorch", "tensorflow": "TensorFlow"}
 AXES = ("budget", "data", "width")  # plot order: compute first
 
+
+
+def _dash(backbone: str) -> str:
+    """The line style of a backbone: solid for the default, then by its place in the registry."""
+    names = backbones.names()
+    style = DASHES[names.index(backbone) % len(DASHES)] if backbone in names else ""
+    return f' stroke-dasharray="{style}"' if style else ""
 
 def _e(s) -> str:
     return escape(str(s), quote=True)
@@ -138,7 +145,7 @@ def plot(dataset: str, groups: list[sc.Group], axis: str) -> str:
                      if g.framework == "tensorflow" else f'<circle cx="{px(x):.1f}" cy="{py(s.mean):.1f}" r="3"')
             marks.append(f'{shape} tabindex="0" class="scale-point"><title>{_e(title)}</title>'
                          f'{"</rect>" if g.framework == "tensorflow" else "</circle>"}')
-        dash = f' stroke-dasharray="{DASH.get(g.backbone, "")}"' if DASH.get(g.backbone) else ""
+        dash = _dash(g.backbone)
         out.append(f'<g {_attrs(g)} data-representation="{rep}" class="scale-series" fill="{colour}">'
                    f'{_band([(x, s) for x, s, _ in pts], px, py)}'
                    f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="1.6"{dash}/>'
@@ -171,7 +178,7 @@ def legend(groups: list[sc.Group]) -> str:
     items = []
     for g in groups:
         for rep in ("fragment", "token"):
-            dash = f' stroke-dasharray="{DASH[g.backbone]}"' if DASH.get(g.backbone) else ""
+            dash = _dash(g.backbone)
             mark = ('<rect x="11" y="2" width="6" height="6"' if g.framework == "tensorflow"
                     else '<circle cx="14" cy="5" r="3"') + f' fill="{COLOUR[rep]}"/>'
             items.append(f'<li {_attrs(g)} data-representation="{rep}"><svg width="28" height="10" aria-hidden="true">'
@@ -254,7 +261,7 @@ def sections(board: Board) -> str:
         by_dataset[g.dataset].append(g)
     out = []
     for dataset, every in sorted(by_dataset.items()):
-        every.sort(key=lambda g: (g.backbone != "transformer", g.backbone, g.framework, g.machine, g.device))
+        every.sort(key=lambda g: (*backbones.sort_key(g.backbone), g.framework, g.machine, g.device))
         gs = [g for g in every if g.axes]  # a cross-check of single points has no axis: said below
         bullets, found = findings(gs)
         plots = "".join(f"<figure>{svg}</figure>" for svg in (plot(dataset, gs, a) for a in AXES) if svg)

@@ -19,9 +19,9 @@ import math
 from collections import defaultdict
 from html import escape
 
+from ..names import PipelineName
 from .board import Row, ScalingPoint
 from .columns import seconds
-from .pairs import split_pipeline
 
 W, H = 520, 300
 LEFT, RIGHT, TOP, BOTTOM = 46, 14, 10, 36
@@ -123,7 +123,7 @@ def plot(rows: list[Row], multi_machine: bool) -> str:
                f'test accuracy %</text>')
     for r, ms, acc in data:
         x, y = px(ms), py(acc)
-        representation = split_pipeline(r.pipeline)[1]
+        representation = PipelineName.parse(r.pipeline).representation
         colour = representation if representation in ("token", "fragment") else "other"
         marker = (f'<rect x="{x - 4:.1f}" y="{y - 4:.1f}" width="8" height="8"/>'
                   if r.params.get("framework") == "tensorflow" else f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5"/>')

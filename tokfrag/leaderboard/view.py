@@ -18,10 +18,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from .. import stats
+from ..backbones import DEFAULT, sort_key
+from ..names import PipelineName
 from .board import Duel, Row
 from .columns import COLUMNS
 from .defaults import PARAM_DEFAULTS
-from .pairs import COMPARISONS, FRAMEWORK_NAMES, TENSORFLOW_VS_PYTORCH, TOKEN_VS_FRAGMENT, Comparison, split_pipeline
+from .pairs import COMPARISONS, FRAMEWORK_NAMES, TENSORFLOW_VS_PYTORCH, TOKEN_VS_FRAGMENT, Comparison
 from .verdicts import number, seeds_text, signed
 
 SUMMARY_FIXED = {k: v for k, v in PARAM_DEFAULTS.items() if k != "backbone"}  # mode, precision, workers
@@ -133,8 +135,7 @@ def _in_summary(row: Row) -> bool:
 def summary(rows: list[Row]) -> list[SummaryTable]:
     """The two grids of one dataset (a grid with no cell is left out)."""
     rows = [r for r in rows if _in_summary(r)]
-    backbones = sorted({r.params.get("backbone", "transformer") for r in rows if r.measured},
-                       key=lambda b: (b != "transformer", b))
+    backbones = sorted({r.params.get("backbone", DEFAULT) for r in rows if r.measured}, key=sort_key)
     machines = machine_order([r for r in rows if r.measured])
     devices = sorted({r.device for r in rows if r.measured})
     several = len(machines) > 1
@@ -144,15 +145,15 @@ def summary(rows: list[Row]) -> list[SummaryTable]:
               lambda d: FRAMEWORK_NAMES.get(d.a.params.get("framework", ""), d.a.params.get("framework", ""))),
              (TENSORFLOW_VS_PYTORCH, "speed", "Training step: TensorFlow ÷ PyTorch [95% CI]",
               ("TensorFlow faster", "PyTorch faster", "not separated"), _speed_cell,
-              lambda d: split_pipeline(d.a.pipeline)[1]))
+              lambda d: PipelineName.parse(d.a.pipeline).representation))
     for comp, kind, title, legend, make, side in specs:
         table = SummaryTable(kind, title, legend, backbones)
         grid: dict[tuple, dict[str, SummaryCell]] = defaultdict(dict)
         for d in comp.pairs(rows):
             cell = make(comp, d)
             if cell is not None:
-                grid[(d.a.machine, d.a.device, side(d), split_pipeline(d.a.pipeline)[2])][
-                    d.a.params.get("backbone", "transformer")] = cell
+                grid[(d.a.machine, d.a.device, side(d), PipelineName.parse(d.a.pipeline).variant)][
+                    d.a.params.get("backbone", DEFAULT)] = cell
         for (machine, device, what, variant) in sorted(grid, key=lambda k: (machines.index(k[0]), k[1:])):
             parts = ([machine] if several else []) + ([device] if len(devices) > 1 else []) + \
                     [what + (f" @{variant}" if variant else "")]
