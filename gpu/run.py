@@ -203,7 +203,7 @@ def register(machine_name: str, datasets: list[str]) -> dict:
 
     machine.register_asv_machine(machine_name)
     extras = machine.asv_machine_extras()
-    extras.update(data.params(datasets))
+    extras.update(machine.data_record(ROOT / "results", machine_name, data.params(datasets)))  # adds, never narrows
     extras["lent_run"] = "gpu/run.py"
     machine.annotate_asv_machine(machine_name, extras)
     return extras

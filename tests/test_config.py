@@ -1,17 +1,21 @@
 """Configuration in one place (tokfrag/config.py): every TOKFRAG_* variable declared there, read and set
-only through it, described in docs/configuration.md and listed by `tokfrag info`."""
+only through it, described in docs/configuration.md and listed by `tokfrag info`; and a partial run
+(--dataset, --seeds) adds to what is committed, never narrows it: benchmarks.json's parameter lists and
+the data fingerprints of results/<machine>/machine.json."""
 
 from __future__ import annotations
 
 import ast
+import copy
 import io
+import json
 import re
 import tokenize
 from pathlib import Path
 
 import pytest
 
-from tokfrag import cli, config
+from tokfrag import cli, config, machine, results
 
 REPO = Path(__file__).resolve().parents[1]
 CODE = ("tokfrag", "benchmarks", "gpu", "implementations")
@@ -99,3 +103,124 @@ def test_accessors_parse_and_default(monkeypatch, tmp_path):
     config.RUN.set("abc", env)
     config.SMOKE.set(1, env)
     assert env == {"TOKFRAG_RUN": "abc", "TOKFRAG_SMOKE": "1"}
+
+
+# --- a partial run adds: machine.json ---------------------------------------------------------
+
+FINGERPRINTS = {"data_mnist": "m" * 64, "data_video": "v" * 64, "data_text": "t" * 64}
+
+
+def _asv_machine_json(tmp_path, name: str, extras: dict) -> dict:
+    """What `asv run --machine NAME` writes to results/NAME/machine.json after tokfrag annotated the machine
+    file with ``extras``, from a fresh home (no ~/.asv-machine.json before): asv's own code."""
+    asv_machine = pytest.importorskip("asv.machine")
+    path = tmp_path / "home" / ".asv-machine.json"
+    path.parent.mkdir(exist_ok=True)
+    machine.annotate_asv_machine(name, {"machine": name, "os": "Linux", "arch": "x86_64", "cpu": "c",
+                                        "num_cpu": "2", "ram": "1"}, path=str(path))
+    machine.annotate_asv_machine(name, extras, path=str(path))
+    asv_machine.Machine.load(machine_name=name, _path=str(path)).save(str(tmp_path / "results"))
+    return json.loads((tmp_path / "results" / name / "machine.json").read_text())
+
+
+def test_a_run_of_one_dataset_keeps_the_other_datasets_fingerprints(tmp_path):
+    """`tokfrag bench --dataset fashion` on a fresh home rewrote machine.json without data_text and
+    data_video; the machine's record keeps them and gains data_fashion."""
+    record = tmp_path / "results" / "box" / "machine.json"
+    record.parent.mkdir(parents=True)
+    record.write_text(json.dumps({"machine": "box", "cpu": "c", "version": 1, **FINGERPRINTS}))
+    extras = machine.data_record(tmp_path / "results", "box", {"data_fashion": "f" * 64})
+    assert extras == {**FINGERPRINTS, "data_fashion": "f" * 64}
+    written = _asv_machine_json(tmp_path, "box", extras)
+    assert {k: v for k, v in written.items() if k.startswith("data_")} == {**FINGERPRINTS, "data_fashion": "f" * 64}
+
+
+def test_a_run_records_its_own_datasets_fingerprints_over_the_recorded_ones(tmp_path):
+    record = tmp_path / "results" / "box" / "machine.json"
+    record.parent.mkdir(parents=True)
+    record.write_text(json.dumps({"machine": "box", **FINGERPRINTS, "cpu": "c"}))
+    assert machine.data_record(tmp_path / "results", "box", {"data_mnist": "n" * 64}) == \
+        {**FINGERPRINTS, "data_mnist": "n" * 64}
+    # no record yet (a new machine), or an unreadable one: this run's fingerprints only
+    assert machine.data_record(tmp_path / "results", "new", {"data_mnist": "n" * 64}) == {"data_mnist": "n" * 64}
+    record.write_text("{")
+    assert machine.data_record(tmp_path / "results", "box", {}) == {}
+
+
+# --- a partial run adds: benchmarks.json -----------------------------------------------------
+
+def _committed() -> dict:
+    return json.loads((REPO / "results" / "benchmarks.json").read_text())
+
+
+def _as_run(doc: dict, pipelines: list[str] | None = None, seeds: list[str] | None = None) -> dict:
+    """benchmarks.json as a run with TOKFRAG_DATASETS / TOKFRAG_SEEDS writes it: the pipeline and seed
+    parameters narrowed to the run's."""
+    out = copy.deepcopy(doc)
+    for entry in out.values():
+        if not isinstance(entry, dict):
+            continue
+        for i, name in enumerate(entry.get("param_names", [])):
+            if name == "pipeline" and pipelines is not None:
+                entry["params"][i] = pipelines
+            if name == "seed" and seeds is not None:
+                entry["params"][i] = seeds
+    return out
+
+
+def test_a_partial_run_adds_parameter_values_to_benchmarks_json():
+    before = _committed()
+    fashion = ["'fashion/fragment'", "'fashion/token'"]
+    merged = results.merge_benchmarks(before, _as_run(before, pipelines=fashion, seeds=["0"]))
+    assert merged.keys() == before.keys()
+    entry = merged["bench_pipelines.Training.track_accuracy"]
+    old = before["bench_pipelines.Training.track_accuracy"]
+    names = entry["param_names"]
+    assert entry["params"][names.index("pipeline")] == old["params"][names.index("pipeline")] + fashion
+    assert entry["params"][names.index("seed")] == old["params"][names.index("seed")]
+    # the next full run lists the embedded datasets only: fashion stays, where it was
+    again = results.merge_benchmarks(merged, before)
+    assert again["bench_parity.Parity.track_parity"]["params"] == [old_p + fashion for old_p in
+                                                                  before["bench_parity.Parity.track_parity"]["params"]]
+
+
+def test_a_full_run_leaves_benchmarks_json_as_asv_wrote_it():
+    before = _committed()
+    assert results.merge_benchmarks(before, before) == before
+    gone = dict(before)
+    del gone["bench_parity.Parity.track_parity"]  # no longer in the suite: asv discovers every benchmark
+    assert results.merge_benchmarks(before, gone) == gone
+    reshaped = copy.deepcopy(before)
+    reshaped["bench_parity.Parity.track_parity"].update(param_names=["pipeline", "backbone"],
+                                                        params=[["'mnist/token'"], ["'cnn'"]])
+    assert results.merge_benchmarks(before, reshaped) == reshaped  # other parameters: asv's lists
+
+
+def test_merged_values_keep_each_value_after_its_neighbour():
+    merged = results._merged_values
+    assert merged(["a", "b", "c"], ["x"]) == ["a", "b", "c", "x"]
+    assert merged(["a", "b", "x"], ["a", "x"]) == ["a", "b", "x"]
+    assert merged(["a", "b"], ["b", "a"]) == ["b", "a"]
+    assert merged([], ["a"]) == ["a"]
+
+
+def test_adding_benchmarks_merges_what_the_run_wrote(tmp_path):
+    before = _committed()
+    path = tmp_path / "benchmarks.json"
+    text = json.dumps(before, indent=4, sort_keys=True)
+    path.write_text(text)
+    with results.adding_benchmarks(tmp_path):
+        path.write_text(json.dumps(_as_run(before, pipelines=["'fashion/token'"]), indent=4, sort_keys=True))
+    merged = json.loads(path.read_text())
+    assert all(v in merged["bench_parity.Parity.track_parity"]["params"][0]
+               for v in before["bench_parity.Parity.track_parity"]["params"][0] + ["'fashion/token'"])
+    assert path.read_text() == json.dumps(merged, indent=4, sort_keys=True)  # asv's format
+    path.write_text(text)
+    with results.adding_benchmarks(tmp_path):
+        path.write_text(text)  # a full run
+    assert path.read_text() == text
+    with pytest.raises(RuntimeError):  # a failed run: merged all the same
+        with results.adding_benchmarks(tmp_path):
+            path.write_text(json.dumps(_as_run(before, seeds=["0"]), indent=4, sort_keys=True))
+            raise RuntimeError("asv failed")
+    assert json.loads(path.read_text()) == before

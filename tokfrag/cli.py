@@ -166,8 +166,9 @@ def scale_selection(part: str) -> list[str]:
 
 def cmd_bench(args) -> int:
     from . import catalog, curves, data, repo, spec
-    from .machine import annotate_asv_machine, asv_machine_extras, machine_name, register_asv_machine
+    from .machine import annotate_asv_machine, asv_machine_extras, data_record, machine_name, register_asv_machine
     from .machine import check_name as check_machine_name
+    from .results import adding_benchmarks
 
     if args.scale and (args.perf or args.full or args.bench):
         raise UsageError("--scale is a selection of its own: use it without --perf, --full and -b")
@@ -201,8 +202,9 @@ def cmd_bench(args) -> int:
     register_asv_machine(machine)
     extras = asv_machine_extras()
     # the data each dataset name stands for in this run: asv copies these into the results file,
-    # and `tokfrag compare` refuses to compare results measured on different data
-    extras.update(data.params(selected))
+    # and `tokfrag compare` refuses to compare results measured on different data; the machine's
+    # record keeps the other datasets' (a partial run adds, it never narrows)
+    extras.update(data_record(root / "results", machine, data.params(selected)))
     annotate_asv_machine(machine, extras)
     for key, state in extras.items():
         if state.startswith("skipped"):
@@ -220,13 +222,16 @@ def cmd_bench(args) -> int:
     if args.smoke:
         config.SMOKE.set(1, env)
     print(f"running ({config.SEEDS.raw() or config.DEFAULT_SEEDS} training seeds):", " ".join(cmd), flush=True)
-    rc = subprocess.run(cmd, cwd=root, env=env).returncode
-    kept = curves.collect(session, root / "results" / machine, sha)
-    if kept:
-        print(f"learning curves: {kept}", flush=True)
-    results = sorted((root / "results" / machine).glob(f"{sha[:8]}-existing-*.json"))
-    if rc == 0 and results and not args.quick:
-        _steady(base, selection, results[-1], env, root, check=not args.no_check and selection == DEFAULT_BENCHMARKS)
+    # the suite's parameter lists follow --dataset and --seeds: a partial run adds to benchmarks.json
+    with adding_benchmarks(root / "results"):
+        rc = subprocess.run(cmd, cwd=root, env=env).returncode
+        kept = curves.collect(session, root / "results" / machine, sha)
+        if kept:
+            print(f"learning curves: {kept}", flush=True)
+        results = sorted((root / "results" / machine).glob(f"{sha[:8]}-existing-*.json"))
+        if rc == 0 and results and not args.quick:
+            _steady(base, selection, results[-1], env, root,
+                    check=not args.no_check and selection == DEFAULT_BENCHMARKS)
     print(f"\nresults: {root / 'results' / machine}/ (commit {sha[:8]})")
     return rc
 

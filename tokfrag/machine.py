@@ -232,6 +232,28 @@ def register_asv_machine(machine: str, path: str | None = None) -> None:
     annotate_asv_machine(machine, {"machine": machine, **{k: str(info[k]) for k in ASV_FIELDS}}, path=path)
 
 
+def data_record(results_dir: str | Path, machine: str, fingerprints: dict[str, str]) -> dict[str, str]:
+    """The ``data_<dataset>`` machine parameters of a run: the fingerprints that
+    ``<results_dir>/<machine>/machine.json`` already records, updated with this run's
+    (``tokfrag.data.params`` of its datasets).
+
+    asv rewrites machine.json from the machine file (~/.asv-machine.json), which on a fresh home
+    holds only this run's datasets: so a run of some datasets (``--dataset``) adds to the record
+    and never drops another dataset's fingerprint, which asv's graphs use as a machine parameter."""
+    import json
+
+    from .results import DATA_PREFIX
+
+    try:
+        recorded = json.loads((Path(results_dir) / machine / "machine.json").read_text())
+    except (OSError, ValueError):
+        recorded = {}
+    if not isinstance(recorded, dict):
+        recorded = {}
+    kept = {k: v for k, v in recorded.items() if k.startswith(DATA_PREFIX) and isinstance(v, str) and v}
+    return {**kept, **fingerprints}
+
+
 def annotate_asv_machine(machine: str, extras: dict, path: str | None = None) -> None:
     """Merge ``extras`` into this machine's entry of asv's machine file (~/.asv-machine.json)."""
     import json

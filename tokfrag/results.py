@@ -21,6 +21,7 @@ import itertools
 import json
 import math
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -283,6 +284,62 @@ def read_benchmarks(results_dir: str | Path, warn: bool = True) -> dict[str, dic
         out[str(name)] = {"param_names": names,
                           **{k: str(entry[k]) for k in ("unit", "type", "version") if k in entry}}
     return out
+
+
+def merge_benchmarks(before: dict, after: dict) -> dict:
+    """``after`` (a benchmarks.json asv just wrote) keeping the parameter values ``before`` (the file
+    it replaced) listed: a run's parameter lists follow its selection (``--dataset``, ``--seeds``:
+    ``benchmarks/common.py`` reads them at import), and asv's pages show only the values that
+    benchmarks.json lists, so a partial run must add values, never drop them.
+
+    Each benchmark of ``after`` whose parameter names are those it had in ``before`` gets, per
+    parameter, ``after``'s values plus those of ``before`` it lacks, each after the value it followed
+    there (so a run that lists every value leaves the file as asv wrote it). The rest is ``after``'s:
+    a benchmark that asv no longer discovers (discovery never depends on ``-b``) is gone from the suite."""
+    out = dict(after)
+    for name, entry in after.items():
+        old = before.get(name)
+        if not (isinstance(entry, dict) and isinstance(old, dict)) or not entry.get("params") \
+                or old.get("param_names") != entry.get("param_names") \
+                or not isinstance(old.get("params"), list) or len(old["params"]) != len(entry["params"]) \
+                or not all(isinstance(v, list) for v in old["params"]):
+            continue
+        params = [_merged_values(o, n) for o, n in zip(old["params"], entry["params"])]
+        if params != entry["params"]:
+            out[name] = {**entry, "params": params}
+    return out
+
+
+def _merged_values(old: list, new: list) -> list:
+    """``new`` plus the values of ``old`` it lacks, each right after the value it followed in ``old``."""
+    out = list(new)
+    for i, value in enumerate(old):
+        if value not in out:  # every earlier value of old is in out by now
+            out.insert(out.index(old[i - 1]) + 1 if i else 0, value)
+    return out
+
+
+@contextmanager
+def adding_benchmarks(results_dir: str | Path):
+    """Around the asv runs of one ``tokfrag bench``: afterwards, ``<results_dir>/benchmarks.json`` is
+    :func:`merge_benchmarks` of the file before them and the one they wrote (formatted as asv writes it),
+    whether they succeeded or not."""
+    path = Path(results_dir) / "benchmarks.json"
+    try:
+        before = json.loads(path.read_text())
+    except (OSError, ValueError):
+        before = None
+    try:
+        yield
+    finally:
+        try:
+            after = json.loads(path.read_text())
+        except (OSError, ValueError):
+            after = None
+        if isinstance(before, dict) and isinstance(after, dict):
+            merged = merge_benchmarks(before, after)
+            if merged != after:
+                path.write_text(json.dumps(merged, indent=4, sort_keys=True))
 
 
 def benchmarks_near(path: Path) -> dict[str, dict]:
