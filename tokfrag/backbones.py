@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import Any, Callable
 
 import numpy as np
 
 from .errors import UnknownName
 
-if TYPE_CHECKING:  # the spec imports this module
-    from .spec import PipelineSpec
+SpecLike = Any  # a tokfrag.spec.PipelineSpec (the spec imports this module, not the other way round)
 
 DEFAULT = "transformer"  # the default suite's backbone: a pipeline under it carries no "+<backbone>"
 
@@ -47,12 +46,12 @@ class Entry:
 
     name: str
     size: Callable[[int], tuple[int | None, tuple]]
-    block_shapes: Callable[["PipelineSpec", str], dict[str, tuple]]
-    flops: Callable[["PipelineSpec"], dict[str, int]]
+    block_shapes: Callable[[SpecLike, str], dict[str, tuple]]
+    flops: Callable[[SpecLike], dict[str, int]]
     reads: str
     initial: Callable[[str, tuple, np.random.Generator], np.ndarray | None] | None = None
 
-    def depth(self, spec: "PipelineSpec") -> int:
+    def depth(self, spec: SpecLike) -> int:
         """Blocks of ``spec``'s backbone: its own depth, or the encoder's."""
         return spec.encoder.depth if self.size(len(spec.grid))[0] is None else spec.backbone.depth
 
@@ -102,7 +101,7 @@ def get(name: str) -> Entry:
         raise UnknownName(f"unknown backbone {name!r}; registered backbones: {', '.join(_ENTRIES)}") from None
 
 
-def build(spec: "PipelineSpec", framework: str, **kwargs) -> list:
+def build(spec: SpecLike, framework: str, **kwargs) -> list:
     """``spec``'s blocks in ``framework``: its backbone's builder called once per block, with the
     block's index as ``index`` (each maps (B, L, D) -> (B, L, D))."""
     entry = get(spec.backbone.name)

@@ -27,6 +27,7 @@ from .augment import shift
 from .catalog import get_pipeline
 from .errors import UsageError
 from .spec import PIPELINES
+from .trainer import bare_loop
 from .training import augment_rng, batch_order, make_trainer
 
 STEPS = 10
@@ -67,7 +68,7 @@ def measure(framework: str, spec, steps: int = STEPS, device: str = "cpu", round
 
     for idx in batches[:3]:
         trainer.sync(harness_step(idx))
-    bare_timed = impl.bare_loop(spec, b, device)
+    bare_timed = bare_loop(impl, spec, b, device)
     times: dict = {"harness": [], "bare": [], "prep": []}
     for r in range(rounds):
         chunk = batches[3 + r * steps:3 + (r + 1) * steps]

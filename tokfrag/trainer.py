@@ -201,7 +201,10 @@ class Framework(Protocol):
 
     def select_device(self, device: str) -> Any: ...
 
-    def bare_loop(self, spec: PipelineSpec, batch_size: int, device: str = "cpu") -> Callable[[int], float]: ...
+    def bare_step(self, spec: PipelineSpec, batch_size: int, device: str = "cpu") -> tuple[Callable, Callable]:
+        """The model's plain training step on synthetic tensors (timm's benchmark.py style: no Trainer, no
+        preprocessing, no rate schedule) as ``(step, sync)``: ``step()`` runs one step and returns its
+        loss, ``sync(loss)`` waits for it. ``bare_loop`` times it."""
 
     def matmul_peak(self, device: str = "cpu", precision: str = "fp32", n: int = 2048,
                     seconds: float = 1.0) -> float: ...
@@ -215,5 +218,27 @@ class Framework(Protocol):
     def leave_workers(self, group) -> None: ...
 
 
-FRAMEWORK_API = ("Trainer", "MODES", "PRECISIONS", "OOM_ERRORS", "model", "preprocess", "select_device",
-                 "bare_loop", "matmul_peak", "versions")
+# The names a framework package exports, read off the protocol above: its ``__init__.py`` exports
+# exactly these (``__all__ = list(FRAMEWORK_API)``), and tests/test_models.py checks both packages.
+FRAMEWORK_API = tuple(sorted({*Framework.__annotations__,
+                              *(n for n, v in vars(Framework).items() if callable(v) and not n.startswith("_"))}))
+BARE_WARMUP = 3  # steps run before bare_loop's timing starts
+
+
+def bare_loop(impl: Framework, spec: PipelineSpec, batch_size: int, device: str = "cpu") -> Callable[[int], float]:
+    """The framework's bare step (``Framework.bare_step``), warmed up. Returns ``timed(steps)``: the
+    seconds per step of ``steps`` more steps, synchronised."""
+    import time
+
+    step, sync = impl.bare_step(spec, batch_size, device)
+    for _ in range(BARE_WARMUP):
+        sync(step())
+
+    def timed(steps: int) -> float:
+        start = time.perf_counter()
+        for _ in range(steps):
+            loss = step()
+        sync(loss)
+        return (time.perf_counter() - start) / steps
+
+    return timed

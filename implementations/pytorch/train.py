@@ -13,13 +13,10 @@ import torch.nn.functional as F
 
 from tokfrag import trainer
 from tokfrag.frameworks import DeviceUnavailable, threads
-from tokfrag.spec import MODES, PRECISIONS, PipelineSpec
+from tokfrag.spec import MODES, PRECISIONS, PipelineSpec  # noqa: F401 (MODES, PRECISIONS: the contract's)
 
 from . import preprocess
 from .model import TokFragEncoder, load_parameters, named_parameters
-
-__all__ = ["MODES", "OOM_ERRORS", "PRECISIONS", "Trainer", "bare_loop", "join_workers", "leave_workers", "matmul_peak",
-           "select_device", "versions"]
 
 OOM_ERRORS = (torch.OutOfMemoryError,)
 
@@ -194,12 +191,9 @@ def leave_workers(group) -> None:
         dist.destroy_process_group()
 
 
-def bare_loop(spec: PipelineSpec, batch_size: int, device: str = "cpu"):
-    """The same model in a bare training loop on synthetic tensors (timm's benchmark.py style):
-    no Trainer, no preprocessing, no rate schedule. Returns ``timed(steps)``: the seconds per
-    step of ``steps`` more steps, synchronised (warmed up already)."""
-    import time
-
+def bare_step(spec: PipelineSpec, batch_size: int, device: str = "cpu"):
+    """The model's plain AdamW step on synthetic tensors, and how to wait for its loss
+    (``tokfrag.trainer.Framework.bare_step``)."""
     torch.set_num_threads(threads())
     dev = select_device(device)
     model = TokFragEncoder(spec).to(dev)
@@ -217,17 +211,7 @@ def bare_loop(spec: PipelineSpec, batch_size: int, device: str = "cpu"):
         opt.step()
         return loss
 
-    for _ in range(3):
-        step().item()
-
-    def timed(steps: int) -> float:
-        start = time.perf_counter()
-        for _ in range(steps):
-            loss = step()
-        loss.item()
-        return (time.perf_counter() - start) / steps
-
-    return timed
+    return step, lambda loss: loss.item()
 
 
 def matmul_peak(device: str = "cpu", precision: str = "fp32", n: int = 2048, seconds: float = 1.0) -> float:

@@ -14,13 +14,10 @@ import tensorflow as tf
 
 from tokfrag import trainer
 from tokfrag.frameworks import DeviceUnavailable
-from tokfrag.spec import MODES, PRECISIONS, PipelineSpec
+from tokfrag.spec import MODES, PRECISIONS, PipelineSpec  # noqa: F401 (MODES, PRECISIONS: the contract's)
 
 from . import preprocess
 from .model import TokFragEncoder, load_parameters, named_parameters, variables
-
-__all__ = ["MODES", "OOM_ERRORS", "PRECISIONS", "Trainer", "bare_loop", "join_workers", "leave_workers", "matmul_peak",
-           "select_device", "versions"]
 
 OOM_ERRORS = (tf.errors.ResourceExhaustedError,)
 
@@ -143,14 +140,18 @@ class Trainer(trainer.Trainer):
         logits = tf.cast(self.model(x, training=True), tf.float32)
         return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
 
-    def _train_step(self, x, y):
+    def _descend(self, loss_of):
+        """One AdamW update down the gradient of ``loss_of()``; returns that loss."""
         with tf.GradientTape() as tape:
-            loss = self._loss(x, y)
+            loss = loss_of()
         # Dense gradients: Keras would apply an Embedding's sparse (IndexedSlices) gradient
         # lazily, to the looked-up rows only, while torch's AdamW updates every row.
         grads = [tf.convert_to_tensor(g) for g in tape.gradient(loss, self.model.trainable_variables)]
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
         return loss
+
+    def _train_step(self, x, y):
+        return self._descend(lambda: self._loss(x, y))
 
     def _worker_step(self, x, y):
         """One worker's step under MultiWorkerMirroredStrategy: its shard's summed loss over the
@@ -159,13 +160,12 @@ class Trainer(trainer.Trainer):
         size = self.group.size
 
         def replica(x, y):
-            with tf.GradientTape() as tape:
+            def shard_loss():
                 logits = tf.cast(self.model(x, training=True), tf.float32)
                 per_sample = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
-                loss = tf.reduce_sum(per_sample) / tf.cast(tf.shape(y)[0] * size, tf.float32)
-            grads = [tf.convert_to_tensor(g) for g in tape.gradient(loss, self.model.trainable_variables)]
-            self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
-            return loss
+                return tf.reduce_sum(per_sample) / tf.cast(tf.shape(y)[0] * size, tf.float32)
+
+            return self._descend(shard_loss)
 
         strategy = self.group.handle
         return strategy.reduce(tf.distribute.ReduceOp.SUM, strategy.run(replica, args=(x, y)), axis=None)
@@ -235,12 +235,9 @@ def leave_workers(group) -> None:
     """Nothing to close: the strategy's servers end with the process."""
 
 
-def bare_loop(spec: PipelineSpec, batch_size: int, device: str = "cpu"):
-    """The same model in a bare training loop on synthetic tensors (timm's benchmark.py style):
-    no Trainer, no preprocessing, no rate schedule. Returns ``timed(steps)``: the seconds per
-    step of ``steps`` more steps, synchronised (warmed up already)."""
-    import time
-
+def bare_step(spec: PipelineSpec, batch_size: int, device: str = "cpu"):
+    """The model's plain AdamW step on synthetic tensors, and how to wait for its loss
+    (``tokfrag.trainer.Framework.bare_step``)."""
     with tf.device(select_device(device)):
         model = TokFragEncoder(spec)
         if spec.representation == "fragment":
@@ -252,25 +249,18 @@ def bare_loop(spec: PipelineSpec, batch_size: int, device: str = "cpu"):
         opt = keras.optimizers.AdamW(learning_rate=spec.train.lr, weight_decay=spec.train.weight_decay)
 
         @tf.function
-        def step():
+        def graph_step():
             with tf.GradientTape() as tape:
                 loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, model(x, training=True)))
             grads = tape.gradient(loss, model.trainable_variables)
             opt.apply_gradients(zip(grads, model.trainable_variables))
             return loss
 
-        for _ in range(3):
-            step().numpy()
-
-    def timed(steps: int) -> float:
+    def step():
         with tf.device(select_device(device)):
-            start = time.perf_counter()
-            for _ in range(steps):
-                loss = step()
-            loss.numpy()
-        return (time.perf_counter() - start) / steps
+            return graph_step()
 
-    return timed
+    return step, lambda loss: loss.numpy()
 
 
 def matmul_peak(device: str = "cpu", precision: str = "fp32", n: int = 2048, seconds: float = 1.0) -> float:
