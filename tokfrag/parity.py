@@ -98,7 +98,14 @@ def _status(ok: bool) -> str:
     return "pass" if ok else "fail"
 
 
+# Preprocessing results, measured once per process: they depend on the data and on what the
+# preprocessing reads of the spec (not on the backbone or the encoder), so a pipeline under another
+# backbone reuses its base pipeline's. The key says exactly that (``_preprocess_key``).
 _PREPROCESSED: dict[tuple, tuple] = {}
+
+
+def _preprocess_key(spec: PipelineSpec, framework: str, prepared) -> tuple:
+    return (framework, prepared.fingerprint, spec.dataset, spec.representation, spec.windows, spec.codebook)
 
 
 def _check_preprocess(spec: PipelineSpec, trainer, prepared, codebook) -> tuple:
@@ -120,86 +127,91 @@ def _check_preprocess(spec: PipelineSpec, trainer, prepared, codebook) -> tuple:
     return worst <= FRAGMENT_ATOL, worst, f"atol {FRAGMENT_ATOL:g}", ""
 
 
-def check_pipeline(spec: PipelineSpec, tf_spec: PipelineSpec | None = None, through: str = CHECKS[-1]) -> list[Row]:
-    """The checks for one pipeline, in ``CHECKS`` order up to ``through`` (default: all of them).
-    ``tf_spec`` lets a test give the TF side a deliberate defect."""
-    from . import data
-    from .training import batch_order
+@dataclass
+class Setting:
+    """What every check of one pipeline shares: both frameworks' trainers from the same seeded weights
+    (``start``), the prepared data and a fixed batch preprocessed by the reference (both sides see the
+    same input). ``tf_spec`` differs from ``spec`` only where a test gives TensorFlow a defect."""
 
-    tf_spec = tf_spec or spec
-    missing = [fw for fw in frameworks.FRAMEWORKS if not frameworks.installed(fw)]
-    if missing:
-        why = f"not checked ({', '.join(missing)} missing)"
-        return [Row(spec.name, c, why, None, "-") for c in CHECKS]
-    pt_impl, tf_impl = frameworks.get("pytorch"), frameworks.get("tensorflow")
-    prepared = data.load(spec.dataset.name)
-    prepared.check(spec)
-    codebook = prepared.codebook(spec) if spec.codebook is not None else None
-    rows: list[Row] = []
+    spec: PipelineSpec
+    tf_spec: PipelineSpec
+    impls: dict
+    prepared: object
+    codebook: object
+    start: dict
+    pt: object = None
+    tf: object = None
+    xb: np.ndarray = None
+    yb: np.ndarray = None
 
-    def add(check, ok, diff, tol, detail=""):
-        rows.append(Row(spec.name, check, _status(ok), None if diff is None else float(diff), tol, detail))
+    def trainer(self, framework: str, weights=None):
+        side = self.spec if framework == "pytorch" else self.tf_spec
+        return self.impls[framework].Trainer(side, codebook=self.codebook, weights=self.start if weights is None
+                                             else weights)
 
-    start = params.initial(spec, seed=PORT_SEED)
-    pt = pt_impl.Trainer(spec, codebook=codebook, weights=start)
-    tf = tf_impl.Trainer(tf_spec, codebook=codebook, weights=start)
+    def inputs(self, trainer, x):
+        return trainer.tensor(x if self.spec.representation == "token" else x.astype(np.float32))
 
-    # 1. structure
-    canon = {n: tuple(s) for n, s in params.shapes(spec).items()}
-    got_pt = {n: tuple(v.shape) for n, v in pt.parameters().items()}
-    got_tf = {n: tuple(v.shape) for n, v in tf.parameters().items()}
+    def row(self, check, ok, diff, tol, detail="") -> Row:
+        return Row(self.spec.name, check, _status(ok), None if diff is None else float(diff), tol, detail)
+
+
+def _structure(s: Setting) -> list[Row]:
+    """Parameter names and canonical shapes, torch against TF against the spec; the counts."""
+    canon = {n: tuple(v) for n, v in params.shapes(s.spec).items()}
+    got_pt = {n: tuple(v.shape) for n, v in s.pt.parameters().items()}
+    got_tf = {n: tuple(v.shape) for n, v in s.tf.parameters().items()}
     bad = sorted(n for n in set(canon) | set(got_pt) | set(got_tf)
                  if not (canon.get(n) == got_pt.get(n) == got_tf.get(n)))
-    n_pt, n_tf = sum(int(np.prod(s)) for s in got_pt.values()), sum(int(np.prod(s)) for s in got_tf.values())
+    n_pt, n_tf = sum(int(np.prod(v)) for v in got_pt.values()), sum(int(np.prod(v)) for v in got_tf.values())
     mismatched = (f"{n} (spec {canon.get(n)}, torch {got_pt.get(n)}, tf {got_tf.get(n)})" for n in bad[:4])
     detail = (f"mismatched: {', '.join(mismatched)}"
               if bad else f"{len(canon)} tensors, {n_pt} parameters")
     if n_pt != n_tf:
         detail += f"; counts differ: torch {n_pt}, tf {n_tf}"
-    add("structure", not bad and n_pt == n_tf == params.count(spec), len(bad) + abs(n_pt - n_tf), "exact", detail)
+    return [s.row("structure", not bad and n_pt == n_tf == params.count(s.spec), len(bad) + abs(n_pt - n_tf),
+                  "exact", detail)]
 
-    # 2. preprocessing over the whole test split, against the numpy reference (in chunks: bounded
-    # memory). It depends on the data and the representation only, so a pipeline under another
-    # backbone reuses its base pipeline's result (measured once per process).
-    for name, trainer in (("pytorch", pt), ("tensorflow", tf)):
-        key = (spec.base_name, name)
-        result = _PREPROCESSED.get(key) if tf_spec is spec else None  # a deliberate defect is always measured
-        if result is None:
-            result = _check_preprocess(spec, trainer, prepared, codebook)
-            if tf_spec is spec:
-                _PREPROCESSED[key] = result
-        ok, diff, tol, detail = result
-        if spec.base_name != spec.name:
-            detail = f"{detail}; as {spec.base_name} (same preprocessing)".lstrip("; ")
-        add(f"preprocess {name}", ok, diff, tol, detail)
 
-    # fixed batch: the first test samples, preprocessed by the reference (both sides see the same input)
-    xb, yb = reference.preprocess(spec, prepared.test_x[:FIXED_BATCH], codebook), prepared.test_y[:FIXED_BATCH]
+def _preprocess(s: Setting) -> list[Row]:
+    """Each framework's preprocessing of the whole test split against the numpy reference (in chunks:
+    bounded memory)."""
+    rows = []
+    for name, trainer, side in (("pytorch", s.pt, s.spec), ("tensorflow", s.tf, s.tf_spec)):
+        key = _preprocess_key(side, name, s.prepared)
+        if key not in _PREPROCESSED:
+            _PREPROCESSED[key] = _check_preprocess(side, trainer, s.prepared, s.codebook)
+        ok, diff, tol, detail = _PREPROCESSED[key]
+        if s.spec.base_name != s.spec.name:
+            detail = f"{detail}; as {s.spec.base_name} (same preprocessing)".lstrip("; ")
+        rows.append(s.row(f"preprocess {name}", ok, diff, tol, detail))
+    return rows
 
-    def fwd_in(trainer, x):
-        return trainer.tensor(x if spec.representation == "token" else x.astype(np.float32))
 
-    # 3. forward, both directions
-    pt_logits = np.asarray(pt.logits(fwd_in(pt, xb)))
-    tf.load(pt.parameters())  # torch -> TF by name
-    diff = float(np.abs(np.asarray(tf.logits(fwd_in(tf, xb))) - pt_logits).max())
-    add("forward pt->tf", diff <= LOGITS_ATOL, diff, f"atol {LOGITS_ATOL:g}",
-        "logits differ: check norm epsilon, GELU form, weight layout" if diff > LOGITS_ATOL else "")
-    native_tf = tf_impl.Trainer(tf_spec, codebook=codebook, weights="native")
-    tf_logits = np.asarray(native_tf.logits(fwd_in(native_tf, xb)))
-    pt2 = pt_impl.Trainer(spec, codebook=codebook, weights=native_tf.parameters())  # TF -> torch by name
-    diff = float(np.abs(np.asarray(pt2.logits(fwd_in(pt2, xb))) - tf_logits).max())
-    add("forward tf->pt", diff <= LOGITS_ATOL, diff, f"atol {LOGITS_ATOL:g}",
-        "logits differ: check norm epsilon, GELU form, weight layout" if diff > LOGITS_ATOL else "")
+def _forward(s: Setting) -> list[Row]:
+    """Logits on the fixed batch with torch's weights ported into TF by name, and with Keras' own
+    initialisation ported into torch."""
+    why = "logits differ: check norm epsilon, GELU form, weight layout"
+    pt_logits = np.asarray(s.pt.logits(s.inputs(s.pt, s.xb)))
+    s.tf.load(s.pt.parameters())  # torch -> TF by name
+    diff = float(np.abs(np.asarray(s.tf.logits(s.inputs(s.tf, s.xb))) - pt_logits).max())
+    rows = [s.row("forward pt->tf", diff <= LOGITS_ATOL, diff, f"atol {LOGITS_ATOL:g}",
+                  why if diff > LOGITS_ATOL else "")]
+    native_tf = s.trainer("tensorflow", weights="native")
+    tf_logits = np.asarray(native_tf.logits(s.inputs(native_tf, s.xb)))
+    pt2 = s.trainer("pytorch", weights=native_tf.parameters())  # TF -> torch by name
+    diff = float(np.abs(np.asarray(pt2.logits(s.inputs(pt2, s.xb))) - tf_logits).max())
+    rows.append(s.row("forward tf->pt", diff <= LOGITS_ATOL, diff, f"atol {LOGITS_ATOL:g}",
+                      why if diff > LOGITS_ATOL else ""))
+    return rows
 
-    if through in ("forward pt->tf", "forward tf->pt"):
-        return rows
 
-    # 4. gradients after one backward pass, from the same weights
-    tf.load(start)
-    pt.load(start)
-    loss_pt, g_pt = pt.gradients(fwd_in(pt, xb), pt.labels(yb))
-    loss_tf, g_tf = tf.gradients(fwd_in(tf, xb), tf.labels(yb))
+def _gradients(s: Setting) -> list[Row]:
+    """Every parameter's gradient after one backward pass from the same weights."""
+    s.tf.load(s.start)
+    s.pt.load(s.start)
+    _, g_pt = s.pt.gradients(s.inputs(s.pt, s.xb), s.pt.labels(s.yb))
+    _, g_tf = s.tf.gradients(s.inputs(s.tf, s.xb), s.tf.labels(s.yb))
     worst, worst_name, worst_tol, ok = 0.0, "", 0.0, True
     for n in g_pt:
         d = float(np.abs(g_pt[n] - g_tf[n]).max())
@@ -208,32 +220,70 @@ def check_pipeline(spec: PipelineSpec, tf_spec: PipelineSpec | None = None, thro
             ok = False
         if d / tol >= worst / max(worst_tol, 1e-30) or not worst_name:
             worst, worst_name, worst_tol = d, n, tol
-    add("gradients", ok, worst, f"{GRAD_ATOL:g} + {GRAD_RTOL:g}*max|g|",
-        f"closest to its tolerance: {worst_name} ({worst:.3g} vs {worst_tol:.3g})")
+    return [s.row("gradients", ok, worst, f"{GRAD_ATOL:g} + {GRAD_RTOL:g}*max|g|",
+                  f"closest to its tolerance: {worst_name} ({worst:.3g} vs {worst_tol:.3g})")]
 
-    # 5. training trajectory: identical batches and rates for K AdamW steps
-    pt = pt_impl.Trainer(spec, codebook=codebook, weights=start)
-    tf = tf_impl.Trainer(tf_spec, codebook=codebook, weights=start)
-    y_all = prepared.train_y
-    t = spec.train
+
+def _trajectory(s: Setting) -> list[Row]:
+    """The loss at each of ``TRAJECTORY_STEPS`` AdamW steps on identical batches and rates, then every
+    weight."""
+    from .training import batch_order
+
+    pt, tf = s.trainer("pytorch"), s.trainer("tensorflow")
+    y_all = s.prepared.train_y
+    t = s.spec.train
     order = batch_order(t.seed, 0, len(y_all))
     total = t.total_steps(len(y_all))
     worst_rel, worst_step = 0.0, 0
     for step in range(TRAJECTORY_STEPS):
         idx = order[(step * t.batch_size) % len(y_all):][: t.batch_size]
         lr = t.lr_at(step, total)
-        x = reference.preprocess(spec, prepared.train_x[idx], codebook)
-        a = pt.sync(pt.train_step(fwd_in(pt, x), pt.labels(y_all[idx]), lr))
-        b = tf.sync(tf.train_step(fwd_in(tf, x), tf.labels(y_all[idx]), lr))
+        x = reference.preprocess(s.spec, s.prepared.train_x[idx], s.codebook)
+        a = pt.sync(pt.train_step(s.inputs(pt, x), pt.labels(y_all[idx]), lr))
+        b = tf.sync(tf.train_step(s.inputs(tf, x), tf.labels(y_all[idx]), lr))
         rel = abs(a - b) / max(abs(a), 1e-12)
         if rel >= worst_rel:
             worst_rel, worst_step = rel, step
-    add("trajectory loss", worst_rel <= LOSS_RTOL, worst_rel, f"rtol {LOSS_RTOL:g} at every step",
-        f"{TRAJECTORY_STEPS} steps; largest at step {worst_step}")
     w_pt, w_tf = pt.parameters(), tf.parameters()
     name = max(w_pt, key=lambda n: float(np.abs(w_pt[n] - w_tf[n]).max()))
     diff = float(np.abs(w_pt[name] - w_tf[name]).max())
-    add("trajectory weights", diff <= WEIGHTS_ATOL, diff, f"atol {WEIGHTS_ATOL:g}", f"largest in {name}")
+    return [s.row("trajectory loss", worst_rel <= LOSS_RTOL, worst_rel, f"rtol {LOSS_RTOL:g} at every step",
+                  f"{TRAJECTORY_STEPS} steps; largest at step {worst_step}"),
+            s.row("trajectory weights", diff <= WEIGHTS_ATOL, diff, f"atol {WEIGHTS_ATOL:g}", f"largest in {name}")]
+
+
+# The checks in order: (the rows' check names, the function that gives them). CHECKS follows from it.
+CHECK_TABLE = (
+    (("structure",), _structure),
+    (("preprocess pytorch", "preprocess tensorflow"), _preprocess),
+    (("forward pt->tf", "forward tf->pt"), _forward),
+    (("gradients",), _gradients),
+    (("trajectory loss", "trajectory weights"), _trajectory),
+)
+assert CHECKS == tuple(c for names, _ in CHECK_TABLE for c in names)
+
+
+def check_pipeline(spec: PipelineSpec, tf_spec: PipelineSpec | None = None, through: str = CHECKS[-1]) -> list[Row]:
+    """The checks for one pipeline (``CHECK_TABLE``), in ``CHECKS`` order up to the one that gives
+    ``through`` (default: all of them). ``tf_spec`` lets a test give the TF side a deliberate defect."""
+    from . import data
+
+    missing = [fw for fw in frameworks.FRAMEWORKS if not frameworks.installed(fw)]
+    if missing:
+        why = f"not checked ({', '.join(missing)} missing)"
+        return [Row(spec.name, c, why, None, "-") for c in CHECKS]
+    prepared = data.load(spec.dataset.name)
+    prepared.check(spec)
+    s = Setting(spec, tf_spec or spec, {fw: frameworks.get(fw) for fw in frameworks.FRAMEWORKS}, prepared,
+                prepared.codebook(spec) if spec.codebook is not None else None, params.initial(spec, seed=PORT_SEED))
+    s.pt, s.tf = s.trainer("pytorch"), s.trainer("tensorflow")
+    s.xb = reference.preprocess(spec, prepared.test_x[:FIXED_BATCH], s.codebook)
+    s.yb = prepared.test_y[:FIXED_BATCH]
+    rows: list[Row] = []
+    for names, check in CHECK_TABLE:
+        rows += check(s)
+        if through in names:
+            break
     return rows
 
 
