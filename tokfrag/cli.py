@@ -135,11 +135,12 @@ def scale_selection(part: str) -> list[str]:
     import re
 
     from . import spec
+    from .backbones import names as backbone_names
 
     grammar = f"DATASET[:BACKBONE[:AXIS]], e.g. video:cnn:budget; datasets {', '.join(spec.SCALE_GRID)}, " \
-              f"backbones {', '.join(spec.BACKBONES)}, axes {', '.join(spec.SCALE_AXES)}"
+              f"backbones {', '.join(backbone_names())}, axes {', '.join(spec.SCALE_AXES)}"
     dataset, backbone, axis, *rest = part.split(":") + ["", "", ""]
-    if dataset not in spec.SCALE_GRID or any(rest) or (backbone and backbone not in spec.BACKBONES) \
+    if dataset not in spec.SCALE_GRID or any(rest) or (backbone and backbone not in backbone_names()) \
             or (axis and axis not in spec.SCALE_AXES):
         raise UsageError(f"--scale {part}: expected {grammar}")
     backbones = [backbone] if backbone else list(spec.SCALE_BACKBONES)
