@@ -184,25 +184,32 @@ def _range(values: list[float], fmt, unit: str) -> str:
     return f"{fmt(lo)}{unit}" if fmt(lo) == fmt(hi) else f"{fmt(lo)} to {fmt(hi)}{unit}"
 
 
+def _tally(duels: list[Duel], verdict, wins: list[tuple[str, object]], others: list[tuple[str, int, str]]) -> str:
+    """``"<side's verdict> in k of n (<why>)"`` for each ``(verdict, why(won))`` of ``wins`` that some duel
+    reached, then ``"<what> in k of n<after>"`` for each ``(what, k, after)`` of ``others`` with k > 0."""
+    n, parts = len(duels), []
+    for name, why in wins:
+        won = [d for d in duels if verdict(d) == name]
+        if won:
+            parts.append(f"{name} in {len(won)} of {n} ({why(won)})")
+    for what, count, after in others:
+        if count:
+            parts.append(f"{what} in {count} of {n}{after}")
+    return " · ".join(parts)
+
+
 def _accuracy_row(comp: Comparison, duels: list[Duel]) -> str:
     duels = [d for d in duels if d.accuracy is not None]
     if not duels:
         return ""
     a, b = duels[0].names
-    n, parts = len(duels), []
-    for winner, sign in ((a, 1), (b, -1)):
-        won = [d for d in duels if d.accuracy_verdict == f"{winner} better"]
-        if won:
-            parts.append(f"{winner} better in {len(won)} of {n} "
-                         f"(by {_range([sign * d.accuracy.estimate for d in won], signed, ' pts')}, "
-                         "each 95% CI excludes 0)")
-    unclear = sum(d.accuracy_verdict == stats.NO_CLEAR for d in duels)
-    if unclear:
-        parts.append(f"not separated in {unclear} of {n}")
-    one = sum(not d.accuracy.has_interval for d in duels)
-    if one:
-        parts.append(f"no interval (1 seed) in {one} of {n}")
-    return " · ".join(parts)
+
+    def by(sign):
+        return lambda won: (f"by {_range([sign * d.accuracy.estimate for d in won], signed, ' pts')}, "
+                            "each 95% CI excludes 0")
+    return _tally(duels, lambda d: d.accuracy_verdict, [(f"{a} better", by(1)), (f"{b} better", by(-1))],
+                  [("not separated", sum(d.accuracy_verdict == stats.NO_CLEAR for d in duels), ""),
+                   ("no interval (1 seed)", sum(not d.accuracy.has_interval for d in duels), "")])
 
 
 def _speed_row(comp: Comparison, duels: list[Duel]) -> str:
@@ -210,20 +217,16 @@ def _speed_row(comp: Comparison, duels: list[Duel]) -> str:
     if not timed:
         return ""
     a, b = timed[0].names
-    n, parts = len(timed), []
-    for faster, slower, a_faster in ((a, b, True), (b, a, False)):
-        won = [d for d in timed if d.speed_verdict == f"{faster} faster"]
-        if won:
+
+    def ratio(faster, slower, a_faster):
+        def why(won):
             ratios = [1 / d.step.estimate if a_faster else d.step.estimate for d in won]
-            parts.append(f"{faster} faster in {len(won)} of {n} ({slower}'s step {_range(ratios, number, '×')} "
-                         f"{faster}'s, each 95% CI excludes 1)")
-    unclear = sum(d.speed_verdict == stats.NO_CLEAR for d in timed)
-    if unclear:
-        parts.append(f"not separated in {unclear} of {n}")
-    noisy = sum(d.speed_verdict == stats.NOISY_VERDICT for d in timed)
-    if noisy:
-        parts.append(f"noisy in {noisy} of {n} (re-measure)")
-    return " · ".join(parts)
+            return f"{slower}'s step {_range(ratios, number, '×')} {faster}'s, each 95% CI excludes 1"
+        return why
+    return _tally(timed, lambda d: d.speed_verdict, [(f"{a} faster", ratio(a, b, True)),
+                                                     (f"{b} faster", ratio(b, a, False))],
+                  [("not separated", sum(d.speed_verdict == stats.NO_CLEAR for d in timed), ""),
+                   ("noisy", sum(d.speed_verdict == stats.NOISY_VERDICT for d in timed), " (re-measure)")])
 
 
 def verdict_rows(rows: list[Row]) -> list[VerdictRow]:
