@@ -25,7 +25,6 @@ from html import escape
 from pathlib import Path
 
 from .. import stats
-from ..backbones import sort_key
 from ..names import PipelineName
 from . import scale_view, svg, view
 from .assets import CSS, JS
@@ -386,38 +385,24 @@ def _workers_table(rows: list[Row]) -> str:
 
 def _backbone_table(rows: list[Row]) -> str:
     """Test accuracy of each representation under each backbone, side by side, the best in bold:
-    one line per machine, device, framework and representation that measured two backbones or more."""
-    backbones = sorted({r.params["backbone"] for r in rows if "backbone" in r.params},
-                       key=sort_key)
-    if len(backbones) < 2:
+    one line per machine, device, framework and representation that measured two backbones or more
+    (``view.backbone_lines``)."""
+    backbones, lines = view.backbone_lines(rows)
+    if not lines:
         return ""
-    groups: dict[tuple, dict[str, Row]] = {}
-    for r in rows:
-        if "backbone" in r.params:
-            name = PipelineName.parse(r.pipeline)
-            representation, variant = name.representation, name.variant
-            others = tuple((k, v) for k, v in r.params.items() if k not in ("pipeline", "backbone", "framework"))
-            key = (r.machine, r.params.get("framework", ""), representation, variant, others)
-            groups.setdefault(key, {})[r.params["backbone"]] = r
     acc = next(c for c in COLUMNS if c.key == "accuracy")
     head = [_th("Representation"), _th("Framework"), _th("Device"), _th("Machine")]
     head += [_th(b, f"test accuracy with the {b} backbone (%)", True, "desc") for b in backbones]
     head += [_th("Best backbone")]
     body = []
-    for (machine, fw, representation, variant, _), by_backbone in sorted(groups.items()):
-        measured = {b: r.value("accuracy") for b, r in by_backbone.items() if r.value("accuracy") is not None}
-        if len(measured) < 2:
-            continue
-        best = max(measured, key=measured.get)
-        first = next(iter(by_backbone.values()))
+    for line in lines:
+        first, fw = line.first, line.framework
         cells = [f"<td>{_representation(first.pipeline)}</td>", f"<td>{_e(FRAMEWORK_NAMES.get(fw, fw))}</td>",
-                 f"<td>{_e(first.device)}</td>", _name(machine)]
-        cells += [_metric(acc, by_backbone[b].cells["accuracy"], b == best) if b in by_backbone
+                 f"<td>{_e(first.device)}</td>", _name(line.machine)]
+        cells += [_metric(acc, line.by_backbone[b].cells["accuracy"], b == line.best) if b in line.by_backbone
                   else '<td class="num st-missing" data-v="">missing</td>' for b in backbones]
-        cells.append(_best_backbone(best, by_backbone, measured))
+        cells.append(_best_backbone(line))
         body.append(f"<tr {_filters(first)}>{''.join(cells)}</tr>")
-    if not body:
-        return ""
     return (f'<div><h3>Backbones: test accuracy by representation</h3><div class="scroll"><table class="backbones">'
             f'<thead><tr>{"".join(head)}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
             '<p class="note">Each backbone consumes the same embedded units and ends in the same pooled head; '
@@ -425,17 +410,17 @@ def _backbone_table(rows: list[Row]) -> str:
             "(95% t interval); where the interval holds zero the two are not separated.</p></div>")
 
 
-def _best_backbone(best: str, by_backbone: dict[str, Row], measured: dict[str, float]) -> str:
+def _best_backbone(line: view.BackboneLine) -> str:
     """The line's best backbone, with its lead over the runner-up and that lead's interval over the seeds."""
-    runner = max((b for b in measured if b != best), key=measured.get)
-    lead = stats.paired(by_backbone[best].cells["accuracy"].values, by_backbone[runner].cells["accuracy"].values)
+    best, runner, lead = line.best, line.runner, line.lead
     if lead is None or not lead.has_interval:
-        n = min(by_backbone[best].cells["accuracy"].n, by_backbone[runner].cells["accuracy"].n)
+        n = line.seeds
         return f'<td>{_e(best)} <small>{n} seed{"s" if n != 1 else ""}: no interval</small></td>'
     gap = f"{lead.estimate:+.1f} [{lead.lo:+.1f}, {lead.hi:+.1f}] over {runner}, {lead.n} seeds"
     if lead.lo > 0:
         return f'<td><b>{_e(best)}</b> <small>{_e(gap)}</small></td>'
     return f'<td>{_e(best)} or {_e(runner)} <small>not separated: {_e(gap)}</small></td>'
+
 
 
 def _scaling_cell(column: Column, point: ScalingPoint, value: float | None) -> Cell:

@@ -247,3 +247,44 @@ def verdict_rows(rows: list[Row]) -> list[VerdictRow]:
                 if text:
                     out.append(VerdictRow(machine, device, seeds, topic, text))
     return out
+
+
+@dataclass
+class BackboneLine:
+    """One line of the backbone table: a machine, framework, device and representation measured under two
+    backbones or more; ``best`` has the highest mean accuracy, ``lead`` its paired lead over ``runner``."""
+
+    machine: str
+    framework: str
+    first: Row  # the line's first row: its pipeline, device and filter attributes
+    by_backbone: dict[str, Row]
+    best: str
+    runner: str
+    lead: stats.Interval | None
+    seeds: int  # the fewer seeds of best and runner (where the lead has no interval)
+
+
+def backbone_lines(rows: list[Row]) -> tuple[list[str], list[BackboneLine]]:
+    """The backbones measured (the default first) and the lines of the backbone table; no lines unless
+    two backbones were measured."""
+    backbones = sorted({r.params["backbone"] for r in rows if "backbone" in r.params}, key=sort_key)
+    if len(backbones) < 2:
+        return backbones, []
+    groups: dict[tuple, dict[str, Row]] = {}
+    for r in rows:
+        if "backbone" in r.params:
+            name = PipelineName.parse(r.pipeline)
+            others = tuple((k, v) for k, v in r.params.items() if k not in ("pipeline", "backbone", "framework"))
+            key = (r.machine, r.params.get("framework", ""), name.representation, name.variant, others)
+            groups.setdefault(key, {})[r.params["backbone"]] = r
+    lines = []
+    for (machine, fw, *_), by_backbone in sorted(groups.items()):
+        measured = {b: r.value("accuracy") for b, r in by_backbone.items() if r.value("accuracy") is not None}
+        if len(measured) < 2:
+            continue
+        best = max(measured, key=measured.get)
+        runner = max((b for b in measured if b != best), key=measured.get)
+        a, b = by_backbone[best].cells["accuracy"], by_backbone[runner].cells["accuracy"]
+        lines.append(BackboneLine(machine, fw, next(iter(by_backbone.values())), by_backbone, best, runner,
+                                  stats.paired(a.values, b.values), min(a.n, b.n)))
+    return backbones, lines
