@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from asv.util import load_json
 
-from conftest import needs, results_frame
+from helpers import needs, results_frame
 from tokfrag import data, leaderboard, results
 from tokfrag.leaderboard import offline
 

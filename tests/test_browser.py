@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from test_leaderboard import write_results
+from helpers import write_results
 from tokfrag import leaderboard
 
 pytestmark = pytest.mark.browser

@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from conftest import needs
+from helpers import needs
 from tokfrag import cli, machine
 
 SUBCOMMANDS = ["prepare", "train", "bench", "parity", "compare", "calibrate", "info", "publish", "serve"]

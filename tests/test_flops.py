@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import needs
+from helpers import needs
 from tokfrag import flops
 from tokfrag.spec import PIPELINES, get_pipeline, registered
 

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from conftest import needs
+from helpers import needs
 from tokfrag import frameworks, machine, training
 from tokfrag.spec import get_pipeline, with_overrides
 

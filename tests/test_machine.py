@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import checkout_copy, needs
+from helpers import checkout_copy, needs
 from tokfrag import compare, data, machine
 from tokfrag.errors import CompareError
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import needs
+from helpers import needs
 from tokfrag import params, reference
 from tokfrag.spec import PIPELINES
 from tokfrag.training import make_trainer

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import needs
+from helpers import needs
 from tokfrag import catalog, cli, data, flops, params, parity, spec
 from tokfrag.errors import DataError, UnknownName, UsageError
 
@@ -444,7 +444,7 @@ def test_bench_smoke_on_user_data_and_compare_across_data(own_sets, scratch_cach
     import copy
     import warnings
 
-    from conftest import checkout_copy
+    from helpers import checkout_copy
     from tokfrag import compare, leaderboard, results
     from tokfrag.errors import CompareError
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import needs
+from helpers import needs
 from tokfrag import cli, frameworks, parity
 from tokfrag.spec import PIPELINES, get_pipeline, registered
 

@@ -1,6 +1,6 @@
 import numpy as np
 
-from conftest import needs
+from helpers import needs
 from tokfrag import reference
 from tokfrag.spec import Codebook, Windows
 

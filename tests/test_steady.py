@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import needs
+from helpers import needs
 from tokfrag import stats, steady
 from tokfrag.data import store
 from tokfrag.spec import with_overrides

@@ -7,7 +7,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import needs
+from helpers import needs
 from tokfrag import parity, spec, workers
 from tokfrag.errors import UsageError
 
