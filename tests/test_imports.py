@@ -5,6 +5,8 @@
 - Nothing imports ``tokfrag.cli``: it is the console script's module, the top of the graph.
 - No import cycles among ``tokfrag`` modules. Imports inside functions count too: a lazy import
   that only dodges a cycle at import time still ties the two modules together.
+- No test module imports another test module or ``conftest``: what they share lives in
+  ``tests/helpers.py``; ``conftest.py`` keeps fixtures, hooks and options only.
 
 An import edge goes to the module named (``from .model import x`` -> ``tokfrag.leaderboard.model``;
 ``from . import export`` -> ``tokfrag.leaderboard.export``), not to the packages above it that
@@ -114,3 +116,27 @@ def test_the_checker_sees_cycles_and_lazy_imports():
     tree = graph()
     assert "tokfrag.spec" in tree["tokfrag.training"]  # a module-level import
     assert "tokfrag.data" in tree["tokfrag.training"]  # a function-level one (make_trainer)
+
+
+def forbidden_test_imports(source: str, filename: str = "<test>") -> list[tuple[str, int]]:
+    """(module, line) for every import of ``conftest`` or a ``test_*`` module in a test file, at any level."""
+    out = []
+    for node in ast.walk(ast.parse(source, filename)):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [node.module or ""] if node.module else [alias.name for alias in node.names]
+        else:
+            continue
+        out += [(n, node.lineno) for n in names if n.split(".")[0] == "conftest" or n.startswith("test_")]
+    return out
+
+
+def test_no_test_module_imports_another_or_conftest():
+    files = sorted((ROOT / "tests").glob("test_*.py")) + [ROOT / "tests" / "helpers.py"]
+    bad = [f"{path.relative_to(ROOT)}:{line} imports {m}" for path in files
+           for m, line in forbidden_test_imports(path.read_text(), str(path))]
+    assert not bad, "shared test helpers go in tests/helpers.py, not conftest.py or a test module:\n" + "\n".join(bad)
+    assert forbidden_test_imports("from conftest import needs\ndef f():\n    import test_spec as s\n") == [
+        ("conftest", 1), ("test_spec", 3)]
+    assert forbidden_test_imports("from helpers import needs\nimport tokfrag.test_x\n") == []
