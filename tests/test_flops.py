@@ -66,17 +66,18 @@ def test_calibrate_alternates_rounds_and_reports_consistent_ratios(mnist, monkey
     from tokfrag.spec import get_pipeline
 
     calls = []
-    real = impl.bare_loop
+    real = calibrate.bare_loop
 
-    def counting(spec, batch_size, device="cpu"):
-        timed = real(spec, batch_size, device)
+    def counting(framework, spec, batch_size, device="cpu"):
+        assert framework is impl
+        timed = real(framework, spec, batch_size, device)
 
         def wrapped(steps):
             calls.append(steps)
             return timed(steps)
         return wrapped
 
-    monkeypatch.setattr(impl, "bare_loop", counting)
+    monkeypatch.setattr(calibrate, "bare_loop", counting)
     r = calibrate.measure("pytorch", get_pipeline("mnist/token"), steps=2, rounds=3)
     assert calls == [2, 2, 2]
     b = r["batch_size"]

@@ -59,6 +59,8 @@ def test_each_framework_fulfils_the_trainer_contract(framework):
 
     impl = frameworks.get(framework)
     assert [name for name in trainer.FRAMEWORK_API if not hasattr(impl, name)] == []
+    assert impl.__all__ == list(trainer.FRAMEWORK_API)  # exports derived from the protocol, not listed again
+    assert {"join_workers", "leave_workers", "bare_step"} <= set(trainer.FRAMEWORK_API)
     assert issubclass(impl.Trainer, trainer.Trainer) and not impl.Trainer.__abstractmethods__
     assert impl.Trainer.framework == framework
     assert (impl.MODES, impl.PRECISIONS) == (spec.MODES, spec.PRECISIONS)
