@@ -150,6 +150,20 @@ def test_flip_finder_without_a_crossing_says_how_the_gap_moves():
     assert "fragment better at 3 of 3 points" in f.text
 
 
+def test_the_headline_says_who_leads_where():
+    runs = fake_runs("budget", ["budget=2", "budget=4"],
+                     fragment={"default": [60, 61, 62], "budget=2": [62, 63, 64], "budget=4": [63, 64, 65]},
+                     token={"default": [40, 41, 42], "budget=2": [50, 51, 53], "budget=4": [57, 58, 60]})
+    (g,) = scale.groups(runs)
+    line = scale.headline("video", [(g, {"budget": scale.describe("budget", g.axes["budget"])})])
+    assert "under the transformer in pytorch fragment ahead at 3 of 3 points (-20.0 to -5.7)" in line
+    noise = fake_runs("width", ["width=32", "width=128"],
+                      token={"width=32": [48, 55, 50], "default": [50, 52, 49], "width=128": [55, 47, 52]},
+                      fragment={"width=32": [50, 51, 53], "default": [51, 50, 50], "width=128": [50, 49, 51]})
+    (g,) = scale.groups(noise)
+    assert "ahead" not in scale.headline("video", [(g, {"width": scale.describe("width", g.axes["width"])})])
+
+
 def test_a_crossing_inside_the_noise_is_not_a_flip():
     runs = fake_runs("width", ["width=32", "width=128"],
                      token={"width=32": [48, 55, 50], "default": [50, 52, 49], "width=128": [55, 47, 52]},

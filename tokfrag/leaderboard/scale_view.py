@@ -270,7 +270,7 @@ def sections(board: Board) -> str:
                    f'<p class="headline">{_e(sc.headline(dataset, found))}</p>'
                    f'<div class="plots">{plots}{legend(gs)}</div>{table(gs)}'
                    f'<details><summary>Along each axis</summary>{bullets}</details>'
-                   f'<p class="note">Differences are final test accuracy, token - fragment, paired by seed '
+                   f'<p class="note">Differences are final test accuracy, token - fragment '
                    f'({_e(stats.METHOD_PAIRED)}); ▲ token better, ▼ fragment better, the rest not separated. '
                    f'A flip needs both sides\' intervals to exclude zero. {_e(_coverage(every))} '
                    f'{_e(" ".join(sc.cross_check(every)))} Training seconds are not shown: the grid may share '

@@ -123,8 +123,10 @@ def scale_answer(board: Board) -> str:
     if not lines:
         return "No run of the scale grid in `results/` yet (`make bench-scale`)."
     machines = sorted({c["machine"] for c in board.curves if c.get("scale")})
-    return (f"From the scale grid on {', '.join(f'`{m}`' for m in machines)} (token − fragment in points, paired "
-            "by seed, 95% t interval):\n\n" + "\n".join(f"- {line}" for line in lines)
+    seeds = sorted({g.seeds() for g in scale.groups(board.curves) if g.axes})
+    n = f"{seeds[0]}" if len(seeds) == 1 else f"{seeds[0]} to {seeds[-1]}"
+    return (f"From the scale grid on {', '.join(f'`{m}`' for m in machines)} ({n} seeds; token − fragment in "
+            "points, paired by seed, 95% t interval):\n\n" + "\n".join(f"- {line}" for line in lines)
             + f"\n\nEvery point, the compute-matched comparisons and the targets: [`docs/{SCALE_DOC}`]"
             f"(docs/{SCALE_DOC}).")
 
