@@ -97,6 +97,11 @@ class Parity:
     params = (common.PIPELINE_NAMES, BACKBONES)
     param_names = ["pipeline", "backbone"]
     timeout = 3600  # every pipeline under three backbones, in setup_cache
+    # asv keeps a recorded value only while its version matches the suite's. By default the version
+    # is a hash of the source, so moving the backbone names into the registry would have dropped
+    # every committed parity value from asv's graphs although the checks are the same. Change this
+    # string when what the checks measure changes (tests/test_asv.py guards the committed results).
+    version = "dd043df7ddb93df18eb8713789c71856dde40489dfdf8f41f0a5162ce1b9bed8"
 
     def setup_cache(self):
         return common.parity_failures([name(p, b) for p in common.PIPELINE_NAMES for b in BACKBONES

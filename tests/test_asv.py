@@ -105,6 +105,55 @@ def test_config_is_what_asv_users_expect():
     assert not any("example" in str(v) or "invalid" in str(v) for v in conf.values())  # no placeholder URLs
 
 
+# Benchmarks whose measurement changed on purpose, so that asv rightly stopped showing older values.
+REMEASURED = {
+    "bench_perf.Modes.time_train_step": "steady-state timing (Context.timed) since 4ba938a",
+    "bench_perf.Scaling.time_train_step": "steady-state timing (Context.timed) since 4ba938a",
+}
+
+
+def _discovered_versions() -> dict[str, str]:
+    """{benchmark: version} as asv discovers the suite now (in a child: discovery imports the suite)."""
+    code = ("import io, json, sys; from asv_runner.discovery import list_benchmarks; f = io.StringIO(); "
+            "list_benchmarks('benchmarks', f); print(f.getvalue())")
+    r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=600,
+                       env=dict(os.environ, PYTHONPATH=str(REPO)))
+    assert r.returncode == 0, r.stderr[-3000:]
+    text = r.stdout.strip()
+    found = json.loads(text) if text.startswith("[") else [json.loads(line) for line in text.splitlines() if line]
+    return {b["name"]: b["version"] for b in found}
+
+
+def test_committed_benchmarks_json_records_the_suites_versions():
+    """A code change that changes a benchmark's asv version shows up here before it hides any history."""
+    committed = json.loads((REPO / "results" / "benchmarks.json").read_text())
+    committed.pop("version")  # the file format's
+    discovered = _discovered_versions()
+    assert len(discovered) > 10 and set(discovered) <= set(committed)
+    changed = {n: (committed[n]["version"][:10], v[:10]) for n, v in discovered.items() if committed[n]["version"] != v}
+    assert not changed, f"versions differ from results/benchmarks.json (committed, now): {changed}"
+
+
+def test_every_committed_measurement_stays_on_asvs_graphs():
+    """asv drops a recorded value whose version differs from the suite's; a refactor must not drop a
+    benchmark's whole history (set the class's `version` instead), only a change of what it measures
+    (listed in REMEASURED)."""
+    suite = json.loads((REPO / "results" / "benchmarks.json").read_text())
+    current = {n: b["version"] for n, b in suite.items() if isinstance(b, dict)}  # beside them: "version": 2
+    recorded: dict[str, set] = {}
+    for path in sorted((REPO / "results").glob("*/*.json")):
+        if path.name == "machine.json":
+            continue
+        doc = json.loads(path.read_text())
+        at = doc["result_columns"].index("version")
+        for name, row in doc["results"].items():
+            recorded.setdefault(name, set()).add(row[at])
+    hidden = sorted(n for n, versions in recorded.items()
+                    if n in current and current[n] not in versions and n not in REMEASURED)
+    assert recorded and not hidden, f"every committed value of these is hidden from asv's graphs: {hidden}"
+    assert all(n in recorded for n in REMEASURED)
+
+
 @pytest.mark.slow
 def test_plain_asv_run_over_a_commit_in_a_managed_virtualenv(tmp_path, mnist, request):
     """What asv users type: `asv run HEAD^!` builds tokfrag's wheel, installs it with the frameworks into a
