@@ -164,3 +164,20 @@ def write_results(root, machine="laptop", commit=COMMIT, date=DATE_MS, gpu=True,
     path = folder / f"{commit[:8]}-existing-py_usr_bin_python3.11.json"
     path.write_text(json.dumps(doc))
     return path
+
+
+def write_idx(path: Path, arr, gz: bool = False, magic: bytes | None = None) -> Path:
+    """``arr`` as an IDX file (the MNIST format; ``path`` + ".gz" when gz); ``magic`` replaces the header."""
+    import gzip
+    import struct
+
+    import numpy as np
+
+    head = (magic or struct.pack(">HBB", 0, 8, arr.ndim)) + struct.pack(f">{arr.ndim}I", *arr.shape)
+    raw = head + np.asarray(arr).astype(np.uint8).tobytes()
+    if gz:
+        path = path.with_name(path.name + ".gz")
+        path.write_bytes(gzip.compress(raw))
+    else:
+        path.write_bytes(raw)
+    return path

@@ -1,13 +1,12 @@
-import gzip
 import json
 import shutil
-import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
+from helpers import write_idx
 from tokfrag import data
 from tokfrag.data import DataError
 from tokfrag.data import mnist as builder
@@ -81,25 +80,15 @@ def test_unknown_dataset_lists_valid_names():
         data.prepare("cifar", quiet=True)
 
 
-def _write_idx(path: Path, arr: np.ndarray, gz: bool):
-    head = struct.pack(">HBB", 0, 8, arr.ndim) + struct.pack(f">{arr.ndim}I", *arr.shape)
-    raw = head + arr.astype(np.uint8).tobytes()
-    if gz:
-        path = path.with_name(path.name + ".gz")
-        path.write_bytes(gzip.compress(raw))
-    else:
-        path.write_bytes(raw)
-
-
 def _idx_dir(tmp_path, mnist_data, gz_images=True):
     d = tmp_path / "idx"
     d.mkdir()
     rng = np.random.default_rng(0)
     pick_train, pick_test = rng.choice(4000, 600, replace=False), rng.choice(1000, 200, replace=False)
-    _write_idx(d / "train-images-idx3-ubyte", mnist_data.train_x[pick_train], gz_images)
-    _write_idx(d / "train-labels-idx1-ubyte", mnist_data.train_y[pick_train], False)
-    _write_idx(d / "t10k-images-idx3-ubyte", mnist_data.test_x[pick_test], gz_images)
-    _write_idx(d / "t10k-labels-idx1-ubyte", mnist_data.test_y[pick_test], True)
+    write_idx(d / "train-images-idx3-ubyte", mnist_data.train_x[pick_train], gz_images)
+    write_idx(d / "train-labels-idx1-ubyte", mnist_data.train_y[pick_train], False)
+    write_idx(d / "t10k-images-idx3-ubyte", mnist_data.test_x[pick_test], gz_images)
+    write_idx(d / "t10k-labels-idx1-ubyte", mnist_data.test_y[pick_test], True)
     return d, pick_train, pick_test
 
 

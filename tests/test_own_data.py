@@ -7,7 +7,6 @@ Every test builds its tiny data in tmp_path and prepares it into a cache of its 
 import gzip
 import json
 import os
-import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import needs
+from helpers import needs, write_idx
 from tokfrag import catalog, cli, data, flops, params, parity, spec
 from tokfrag.errors import DataError, UnknownName, UsageError
 
@@ -46,17 +45,6 @@ def png_folder(root: Path, n: int = 12, size: int = 20) -> Path:
     return root
 
 
-def _idx(path: Path, arr: np.ndarray, gz: bool = False, magic: bytes | None = None) -> Path:
-    head = (magic or struct.pack(">HBB", 0, 8, arr.ndim)) + struct.pack(f">{arr.ndim}I", *arr.shape)
-    raw = head + arr.astype(np.uint8).tobytes()
-    if gz:
-        path = path.with_name(path.name + ".gz")
-        path.write_bytes(gzip.compress(raw))
-    else:
-        path.write_bytes(raw)
-    return path
-
-
 def idx_letters(root: Path, classes: int = 26, per_class: int = (6, 2), shape=(12, 14)) -> Path:
     """EMNIST-letters-like IDX files: labels 1..26 (mapped to 0..25), 12x14 images, gzipped images,
     the source's own test split."""
@@ -65,8 +53,8 @@ def idx_letters(root: Path, classes: int = 26, per_class: int = (6, 2), shape=(1
     for split, n in zip(("train", "t10k"), per_class):
         y = np.repeat(np.arange(1, classes + 1), n)
         x = rng.integers(0, 256, (len(y), *shape), dtype=np.uint8)
-        _idx(root / f"emnist-letters-{split}-images-idx3-ubyte", x, gz=True)
-        _idx(root / f"emnist-letters-{split}-labels-idx1-ubyte", y)
+        write_idx(root / f"emnist-letters-{split}-images-idx3-ubyte", x, gz=True)
+        write_idx(root / f"emnist-letters-{split}-labels-idx1-ubyte", y)
     return root
 
 
@@ -254,17 +242,17 @@ def test_one_class_only(scratch_cache, tmp_path):
 
 def test_images_and_labels_of_different_counts(scratch_cache, tmp_path):
     src = idx_letters(tmp_path / "idx", classes=3)
-    _idx(src / "emnist-letters-train-labels-idx1-ubyte", np.arange(1, 4).repeat(5))  # 15 labels for 18 images
+    write_idx(src / "emnist-letters-train-labels-idx1-ubyte", np.arange(1, 4).repeat(5))  # 15 labels for 18 images
     msg = _refused(scratch_cache, "image", src, "18 images but")
     assert "15 labels" in msg
 
 
 def test_idx_wrong_magic_and_truncated(scratch_cache, tmp_path):
     src = idx_letters(tmp_path / "idx", classes=3)
-    bad = _idx(src / "emnist-letters-t10k-labels-idx1-ubyte", np.arange(1, 4).repeat(2), magic=b"\x00\x00\x0d\x01")
+    bad = write_idx(src / "emnist-letters-t10k-labels-idx1-ubyte", np.arange(1, 4).repeat(2), magic=b"\x00\x00\x0d\x01")
     msg = _refused(scratch_cache, "image", src, "wrong magic number")
     assert str(bad) in msg and "000d01" in msg
-    _idx(bad, np.arange(1, 4).repeat(2))
+    write_idx(bad, np.arange(1, 4).repeat(2))
     images = src / "emnist-letters-train-images-idx3-ubyte.gz"
     raw = gzip.decompress(images.read_bytes())
     images.write_bytes(gzip.compress(raw[:-7]))
