@@ -132,7 +132,9 @@ gpu-rehearsal: gpu-wheels
 	PYTHON312=$(PYTHON312) $(PY) gpu/rehearse.py
 
 # The fast tier (pytest --fast, as make test-fast) under Python 3.12: a venv of its own, the same pins.
-PYTHON312 ?= $(shell command -v python3.12 || ls $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | tail -1)
+# The first candidate that runs as 3.12 (a pyenv shim is on PATH but fails where no 3.12 is selected).
+PYTHON312 ?= $(shell for c in $$(command -v python3.12) $$HOME/.pyenv/versions/3.12*/bin/python3.12; do \
+	$$c -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null && { echo $$c; break; }; done)
 VENV312 ?= .venv-py312
 
 test-py312:

@@ -33,12 +33,22 @@ VENV = ROOT / ".gpu-rehearsal" / "venv"
 LIMIT = 64 * 2**20
 
 
+def is_python312(candidate: str | None) -> bool:
+    """``candidate`` runs and is Python 3.12 (a pyenv shim exists but fails where no 3.12 is selected)."""
+    if not candidate or not Path(candidate).exists():
+        return False
+    check = "import sys; sys.exit(sys.version_info[:2] != (3, 12))"
+    return subprocess.run([candidate, "-c", check], capture_output=True, timeout=60).returncode == 0
+
+
 def python312() -> str:
-    for candidate in (os.environ.get("PYTHON312"), shutil.which("python3.12"),
+    given = os.environ.get("PYTHON312")
+    for candidate in (given, shutil.which("python3.12"),
                       *sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.12*/bin/python3.12")))):
-        if candidate and Path(candidate).exists():
+        if is_python312(candidate):
             return candidate
-    sys.exit("no Python 3.12 found: install one (pyenv install 3.12) or set PYTHON312=/path/to/python3.12")
+    tried = f" (PYTHON312={given} does not run as Python 3.12)" if given else ""
+    sys.exit(f"no Python 3.12 found{tried}: install one (pyenv install 3.12) or set PYTHON312=/path/to/python3.12")
 
 
 def lent_requirements() -> list[str]:
