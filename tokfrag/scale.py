@@ -364,7 +364,9 @@ def cross_check(gs: list[Group], main: str = "pytorch") -> list[str]:
         if d is not None:
             points = ", ".join(sorted({r["scale"] for r in g.runs}))
             out.append(f"{g.framework} cross-check ({g.backbone}, {points}; {d.n} runs): {g.framework} - {main} "
-                       f"accuracy {fmt_diff(d)} points, paired by pipeline, point and seed.")
+                       f"accuracy {fmt_diff(d)} points, paired by pipeline, point and seed; past the steps parity "
+                       "proves, rounding separates the two runs of a seed (docs/scale.md), so this compares "
+                       "accuracy over seeds, not weights.")
     return out
 
 
