@@ -131,7 +131,9 @@ def test_committed_benchmarks_json_records_the_suites_versions():
     discovered = _discovered_versions()
     assert len(discovered) > 10 and set(discovered) <= set(committed)
     changed = {n: (committed[n]["version"][:10], v[:10]) for n, v in discovered.items() if committed[n]["version"] != v}
-    assert not changed, f"versions differ from results/benchmarks.json (committed, now): {changed}"
+    assert not changed, (f"versions differ from results/benchmarks.json (committed, now): {changed}; a refactor: "
+                         "set the class's `version` to the committed one; a new measurement: commit results of "
+                         "it with the benchmarks.json `tokfrag bench` writes (and REMEASURED below)")
 
 
 def test_every_committed_measurement_stays_on_asvs_graphs():
